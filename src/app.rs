@@ -1,0 +1,168 @@
+//! Builds the HTTP application (routes and middleware) and serves it with
+//! graceful shutdown.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use poem::http::{HeaderValue, header};
+use poem::listener::TcpAcceptor;
+use poem::middleware::Cors;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::api;
+use crate::error::{ApiError, error_response};
+use crate::state::AppState;
+
+/// The id of the current request, echoed in `x-request-id` and carried by
+/// every log line of the request.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// The complete application: REST API, docs, spec, and the middleware stack.
+pub fn build(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
+    let api = api::service(state.clone());
+    let docs = api.swagger_ui();
+    let spec = api.spec_endpoint();
+    let max_body = state.settings.max_body_bytes;
+    let origins = state.settings.allowed_origins.clone();
+
+    let routes = Route::new()
+        .nest("/docs", docs)
+        .at("/openapi.json", spec)
+        .nest("/", api);
+    // CORS only when origins are configured: poem's Cors with an empty list
+    // would allow every origin.
+    let routes = if origins.is_empty() {
+        routes.boxed()
+    } else {
+        routes
+            .with(Cors::new().allow_origins(origins).allow_credentials(true))
+            .boxed()
+    };
+    routes
+        .around(move |ep, req| limit_body(ep, req, max_body))
+        .around(request_context)
+}
+
+/// Gives the request an id and a tracing span, turns every error into our
+/// JSON shape, and logs one line per request.
+async fn request_context<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Response> {
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| Uuid::new_v4().to_string());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.uri().path(),
+    );
+    req.extensions_mut().insert(RequestId(id.clone()));
+    async move {
+        let started = Instant::now();
+        let mut resp = match ep.call(req).await {
+            Ok(resp) => resp.into_response(),
+            Err(err) => error_response(err),
+        };
+        tracing::info!(
+            status = resp.status().as_u16(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "request finished"
+        );
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            resp.headers_mut().insert(REQUEST_ID, value);
+        }
+        Ok(resp)
+    }
+    .instrument(span)
+    .await
+}
+
+/// Refuses bodies over `limit` bytes with 413: at once when `Content-Length`
+/// says so, otherwise while reading a chunked body.
+async fn limit_body<E: Endpoint>(ep: E, mut req: Request, limit: usize) -> poem::Result<Response> {
+    let too_large = || ApiError::PayloadTooLarge { limit };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(len) if len > limit as u64 => return Err(too_large().into()),
+        Some(_) => {}
+        None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
+            let body = req
+                .take_body()
+                .into_bytes_limit(limit)
+                .await
+                .map_err(|e| match e {
+                    poem::error::ReadBodyError::PayloadTooLarge => too_large(),
+                    other => ApiError::BadRequest(format!("cannot read the request body: {other}")),
+                })?;
+            req.set_body(body);
+        }
+        None => {}
+    }
+    Ok(ep.call(req).await?.into_response())
+}
+
+/// A bound, not yet serving, server.
+pub struct Bound {
+    acceptor: TcpAcceptor,
+    /// The address actually bound (useful with port 0).
+    pub local_addr: SocketAddr,
+}
+
+/// Binds the listening socket.
+pub async fn bind(addr: SocketAddr) -> io::Result<Bound> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local_addr = listener.local_addr()?;
+    Ok(Bound {
+        acceptor: TcpAcceptor::from_tokio(listener)?,
+        local_addr,
+    })
+}
+
+/// Serves until SIGINT or SIGTERM, then lets in-flight requests finish
+/// (up to the configured grace period) and closes the database pools.
+pub async fn serve(bound: Bound, state: Arc<AppState>) -> io::Result<()> {
+    let grace = state.settings.shutdown_grace;
+    let app = build(state.clone());
+    let result = Server::new_with_acceptor(bound.acceptor)
+        .run_with_graceful_shutdown(app, shutdown_signal(), Some(grace))
+        .await;
+    tracing::info!("server stopped; closing the database");
+    state.store.close().await;
+    result
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => tracing::info!("SIGINT received; shutting down"),
+        _ = terminate => tracing::info!("SIGTERM received; shutting down"),
+    }
+}

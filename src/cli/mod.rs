@@ -1,0 +1,84 @@
+//! The `aiapi` command line: parses arguments, loads settings, and runs one
+//! subcommand. Every failure is one line on stderr and a non-zero exit.
+
+mod migrate;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{CommonSettings, ConfigError, ENVIRONMENT_HELP, ProcessEnv};
+use crate::store::{self, PoolSettings, Store, StoreError};
+
+/// Item catalogue and user service with a REST API and an MCP server.
+#[derive(Debug, Parser)]
+#[command(name = "aiapi", version, about, after_help = ENVIRONMENT_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the REST API and /mcp (the default). Migrates the database first.
+    #[command(after_help = ENVIRONMENT_HELP)]
+    Serve(serve::ServeArgs),
+    /// Apply pending database migrations, or list them with --status.
+    #[command(after_help = ENVIRONMENT_HELP)]
+    Migrate(migrate::MigrateArgs),
+}
+
+/// An error that ends the command, printed as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A setting is invalid.
+    #[error("configuration error: {0}")]
+    Config(#[from] ConfigError),
+    /// The database failed.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// Anything else, already worded for the operator.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Runs the command line and returns the process exit code.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => serve::run(serve::ServeArgs::default()).await,
+        Some(Command::Serve(args)) => serve::run(args).await,
+        Some(Command::Migrate(args)) => migrate::run(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Loads the shared settings, starts logging, and opens the database.
+async fn open_store(common: &CommonSettings) -> Result<std::sync::Arc<dyn Store>, CliError> {
+    let pool = PoolSettings {
+        max_connections: common.db_max_connections,
+        acquire_timeout: common.db_timeout,
+    };
+    store::connect(&common.database_url, pool)
+        .await
+        .map_err(|e| {
+            CliError::Other(format!(
+                "cannot open database {}: {e}",
+                common.database_url.redacted()
+            ))
+        })
+}
+
+/// Reads the shared settings from the environment and starts logging.
+fn common_settings() -> Result<CommonSettings, CliError> {
+    let common = CommonSettings::from_vars(&ProcessEnv)?;
+    crate::telemetry::init(&common.log_filter, common.log_format)?;
+    Ok(common)
+}

@@ -1,0 +1,265 @@
+//! The one API error type. Every HTTP status the service answers with on
+//! failure is chosen here, in [`ApiError::status`], and every error body is
+//! the same JSON shape: `{"detail": "...", "code": "..."}`.
+
+use poem::http::{StatusCode, header};
+use poem::{IntoResponse, Response};
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Type;
+use poem_openapi::{ApiResponse, Object};
+use serde::Serialize;
+
+use crate::store::StoreError;
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, Serialize, Object, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name (or JSON pointer for nested values).
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Clone, Serialize, Object)]
+pub struct ErrorBody {
+    /// A human-readable explanation, safe to show to the caller.
+    pub detail: String,
+    /// A stable machine-readable code, e.g. `not_found`.
+    pub code: String,
+    /// For validation errors: each invalid field.
+    #[oai(skip_serializing_if_is_empty)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request cannot be parsed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Credentials are missing, malformed, expired or revoked.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The caller is known but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The resource does not exist (or the caller may not know it does).
+    #[error("{0}")]
+    NotFound(String),
+    /// The method is not allowed on this path.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The request conflicts with current state (duplicate, last admin, ...).
+    #[error("{0}")]
+    Conflict(String),
+    /// The body is larger than the configured limit.
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// One or more fields are invalid.
+    #[error("invalid request: {}", summarize(.0))]
+    Validation(Vec<FieldError>),
+    /// Too many attempts; try again after `retry_after_secs`.
+    #[error("{detail}")]
+    TooManyRequests {
+        /// Explanation.
+        detail: String,
+        /// Seconds until a retry may succeed.
+        retry_after_secs: u64,
+    },
+    /// The database cannot be reached.
+    #[error("the database is unavailable")]
+    Unavailable,
+    /// A bug or an unexpected failure; the cause is logged, never returned.
+    #[error("internal error")]
+    Internal(String),
+}
+
+fn summarize(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ApiError {
+    /// A validation error on a single field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+
+    /// The HTTP status of this error: the only place statuses are chosen.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict(_) => "conflict",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::Validation(_) => "validation_error",
+            Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Unavailable => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The JSON body. Internal causes are logged here and replaced by a safe message.
+    pub fn body(&self) -> ErrorBody {
+        if let Self::Internal(cause) = self {
+            tracing::error!(%cause, "internal error");
+        }
+        ErrorBody {
+            detail: self.to_string(),
+            code: self.code().to_owned(),
+            errors: match self {
+                Self::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    /// Converts an error that poem or poem-openapi produced (unknown route,
+    /// unparsable payload, missing parameter) into ours, keeping its status.
+    fn from_foreign(err: &poem::Error) -> Self {
+        let message = err.to_string();
+        match err.status() {
+            StatusCode::NOT_FOUND => Self::NotFound("no such resource".into()),
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
+            StatusCode::UNAUTHORIZED => Self::Unauthorized(message),
+            StatusCode::FORBIDDEN => Self::Forbidden(message),
+            status if status.is_client_error() => Self::BadRequest(message),
+            _ => Self::Internal(message),
+        }
+    }
+}
+
+/// Renders any error as our JSON response. Errors that are already ours
+/// keep their response; every other error is converted so that no client ever
+/// sees plain text.
+pub fn error_response(err: poem::Error) -> Response {
+    if err.is::<ApiError>() {
+        err.into_response()
+    } else {
+        ApiError::from_foreign(&err).into_response()
+    }
+}
+
+impl poem::error::ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        ApiError::status(self)
+    }
+
+    fn as_response(&self) -> Response {
+        let body = serde_json::to_vec(&self.body()).unwrap_or_default();
+        let mut resp = Response::builder()
+            .status(self.status())
+            .content_type("application/json")
+            .body(body);
+        match self {
+            Self::Unauthorized(_) => {
+                resp.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer"),
+                );
+            }
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, (*retry_after_secs).into());
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        poem::error::ResponseError::as_response(&self)
+    }
+}
+
+/// Documents every error status with the [`ErrorBody`] schema, so generated
+/// clients and schema checks know the shape of every failure.
+impl ApiResponse for ApiError {
+    fn meta() -> MetaResponses {
+        const DOCUMENTED: &[(u16, &str)] = &[
+            (400, "The request cannot be parsed."),
+            (401, "Missing, invalid, expired or revoked credentials."),
+            (403, "The caller lacks a permission."),
+            (404, "Not found."),
+            (409, "Conflicts with the current state."),
+            (413, "The body is too large."),
+            (422, "A field is invalid; `errors` lists each one."),
+            (429, "Too many attempts; see Retry-After."),
+            (500, "Unexpected failure."),
+            (503, "The database is unavailable."),
+        ];
+        MetaResponses {
+            responses: DOCUMENTED
+                .iter()
+                .map(|(status, description)| MetaResponse {
+                    description,
+                    status: Some(*status),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: "application/json",
+                        schema: ErrorBody::schema_ref(),
+                    }],
+                    headers: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        ErrorBody::register(registry);
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => Self::NotFound("not found".into()),
+            StoreError::Conflict { constraint } => {
+                Self::Conflict(format!("conflicts with an existing record ({constraint})"))
+            }
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                Self::Unavailable
+            }
+            StoreError::Other(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+/// The result type of every handler.
+pub type ApiResult<T> = Result<T, ApiError>;

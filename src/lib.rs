@@ -1,0 +1,23 @@
+//! `aiapi`: an item catalogue and its users, served to people and AI models
+//! through a REST API and an MCP server, on SQLite or PostgreSQL.
+//!
+//! A tour of the modules:
+
+/// The REST API: one file per resource, assembled into one OpenAPI service.
+pub mod api;
+/// Routes, middleware (request ids, body limit, JSON errors, CORS) and serving.
+pub mod app;
+/// The `aiapi` command line and its subcommands.
+pub mod cli;
+/// Typed settings from the environment, with secrets redacted.
+pub mod config;
+/// Plain business types: users, roles, permissions, time.
+pub mod domain;
+/// The one API error type: every failure status and JSON body.
+pub mod error;
+/// State shared by every request handler.
+pub mod state;
+/// Persistence: the `Store` trait, its SQLite and Postgres implementations, migrations.
+pub mod store;
+/// The tracing subscriber.
+pub mod telemetry;

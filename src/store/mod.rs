@@ -1,0 +1,87 @@
+//! Persistence. One object-safe [`Store`] trait, made of one sub-trait per
+//! table, with a SQLite and a Postgres implementation under the same file
+//! names. The backend is chosen at run time from the `DATABASE_URL` scheme.
+//! Upper layers see only [`StoreError`], never `sqlx` types.
+
+mod error;
+pub mod migrate;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::config::DatabaseUrl;
+pub use error::{StoreError, StoreResult};
+pub use migrate::{MigrationState, MigrationStatus};
+pub use users::UserStore;
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default.
+    Sqlite,
+    /// The production database.
+    Postgres,
+}
+
+impl Backend {
+    /// The name shown in `/health`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Pool settings shared by both backends.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before failing as unavailable.
+    pub acquire_timeout: Duration,
+}
+
+/// Everything the service stores.
+#[async_trait]
+pub trait Store: UserStore + Send + Sync + 'static {
+    /// Which database this is.
+    fn backend(&self) -> Backend;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Applies pending migrations and returns the versions it applied.
+    async fn migrate(&self) -> StoreResult<Vec<MigrationStatus>>;
+
+    /// Lists every known migration as applied or pending.
+    async fn migration_status(&self) -> StoreResult<Vec<MigrationStatus>>;
+
+    /// Closes the pools, waiting for connections in use to be returned.
+    async fn close(&self);
+}
+
+/// Opens the database named by `url`.
+pub async fn connect(url: &DatabaseUrl, pool: PoolSettings) -> StoreResult<Arc<dyn Store>> {
+    if url.is_sqlite() {
+        #[cfg(feature = "sqlite")]
+        return Ok(Arc::new(sqlite::SqliteStore::connect(url, pool).await?));
+        #[cfg(not(feature = "sqlite"))]
+        return Err(StoreError::Other(
+            "this build has no SQLite support (cargo feature `sqlite`)".into(),
+        ));
+    }
+    #[cfg(feature = "postgres")]
+    return Ok(Arc::new(postgres::PostgresStore::connect(url, pool).await?));
+    #[cfg(not(feature = "postgres"))]
+    Err(StoreError::Other(
+        "this build has no Postgres support (cargo feature `postgres`)".into(),
+    ))
+}

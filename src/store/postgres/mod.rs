@@ -1,0 +1,85 @@
+//! The Postgres store: one pool, `timestamptz` and `uuid` columns, and an
+//! advisory lock around migrations so replicas starting together don't race.
+
+mod users;
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::migrate::{self, PgMigrator};
+use super::{Backend, MigrationStatus, PoolSettings, Store, StoreError, StoreResult};
+use crate::config::DatabaseUrl;
+
+/// Key of the session-level advisory lock held while migrating ("aiapi" in ASCII).
+const MIGRATION_LOCK_KEY: i64 = 0x61_69_61_70_69;
+
+/// A store on one Postgres database.
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to the database; fails if it cannot be reached.
+    pub async fn connect(url: &DatabaseUrl, pool: PoolSettings) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url.expose())
+            .map_err(|e| StoreError::Other(format!("invalid DATABASE_URL: {e}")))?
+            .application_name("aiapi");
+        let pool = PgPoolOptions::new()
+            .max_connections(pool.max_connections)
+            .acquire_timeout(pool.acquire_timeout)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        // Differs in text from the SQLite twin so their offline data files don't collide.
+        sqlx::query_scalar!("SELECT 1 AS ok")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn migrate(&self) -> StoreResult<Vec<MigrationStatus>> {
+        let mut conn = self.pool.acquire().await?;
+        // A session-level lock: refinery commits each migration separately,
+        // and a second process must wait until all of them are in.
+        sqlx::query!("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+            .execute(&mut *conn)
+            .await?;
+        let applied = PgMigrator(&mut conn)
+            .apply(migrate::postgres_runner())
+            .await;
+        let unlocked = sqlx::query_scalar!(
+            r#"SELECT pg_advisory_unlock($1) AS "unlocked!""#,
+            MIGRATION_LOCK_KEY
+        )
+        .fetch_one(&mut *conn)
+        .await;
+        if !matches!(unlocked, Ok(true)) {
+            // The lock dies with the session: don't hand the connection back.
+            conn.detach();
+        }
+        applied
+    }
+
+    async fn migration_status(&self) -> StoreResult<Vec<MigrationStatus>> {
+        let mut conn = self.pool.acquire().await?;
+        PgMigrator(&mut conn)
+            .status(migrate::postgres_runner())
+            .await
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,94 @@
+//! The SQLite store: WAL, `synchronous=NORMAL`, foreign keys on, a read
+//! pool plus a one-connection write pool so writers queue in the pool
+//! instead of failing with "database is locked".
+//!
+//! Ids are hyphenated UUID text (sqlx would bind a bare `Uuid` as a BLOB and
+//! lookups would silently match nothing); timestamps are the fixed text form
+//! of [`crate::domain::time`].
+
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use super::migrate::{self, SqliteMigrator};
+use super::{Backend, MigrationStatus, PoolSettings, Store, StoreError, StoreResult};
+use crate::config::DatabaseUrl;
+
+/// A store on one SQLite file.
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed, with its directory) the database file.
+    pub async fn connect(url: &DatabaseUrl, pool: PoolSettings) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url.expose())
+            .map_err(|e| StoreError::Other(format!("invalid DATABASE_URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        if let Some(dir) = options.get_filename().parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Other(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
+        // The writer opens first so the file exists (and is in WAL mode)
+        // before the read-only connections open it.
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(pool.acquire_timeout)
+            .connect_with(options.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(pool.max_connections)
+            .acquire_timeout(pool.acquire_timeout)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { read, write })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        // Differs in text from the Postgres twin so their offline data files don't collide.
+        sqlx::query_scalar!(r#"SELECT 1 AS "ok""#)
+            .fetch_one(&self.read)
+            .await?;
+        Ok(())
+    }
+
+    async fn migrate(&self) -> StoreResult<Vec<MigrationStatus>> {
+        let mut conn = self.write.acquire().await?;
+        SqliteMigrator(&mut conn)
+            .apply(migrate::sqlite_runner())
+            .await
+    }
+
+    async fn migration_status(&self) -> StoreResult<Vec<MigrationStatus>> {
+        let mut conn = self.write.acquire().await?;
+        SqliteMigrator(&mut conn)
+            .status(migrate::sqlite_runner())
+            .await
+    }
+
+    async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}

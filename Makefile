@@ -1,0 +1,53 @@
+# aiapi — common tasks. `make run` serves on the embedded SQLite default;
+# `make test` runs every test (Postgres too when AIAPI_TEST_POSTGRES_URL is set).
+
+CARGO ?= cargo
+FEATURE_SETS := "" "--no-default-features --features sqlite" "--no-default-features --features postgres"
+
+.PHONY: run build test check fmt clippy sqlx-prepare sqlx-check migrate
+
+## Build and serve on 127.0.0.1:8000 with ./data/aiapi.db (created on first run).
+run:
+	$(CARGO) run --bin aiapi -- serve
+
+build:
+	$(CARGO) build --release --bin aiapi
+
+## Every test; the Postgres variants run when AIAPI_TEST_POSTGRES_URL is set.
+test:
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --no-fail-fast; \
+	else \
+		$(CARGO) test --no-fail-fast; \
+	fi
+
+## Formatting, lints on all three feature sets, offline query data, tests.
+check: fmt clippy sqlx-check test
+
+fmt:
+	$(CARGO) fmt --check
+
+clippy:
+	@for features in $(FEATURE_SETS); do \
+		echo "clippy $$features"; \
+		$(CARGO) clippy --all-targets $$features -- -D warnings || exit 1; \
+	done
+
+## Regenerate .sqlx/ from both dialects (needs sqlite3, psql and a local Postgres).
+sqlx-prepare:
+	.ci/sqlx-prepare.sh .sqlx
+
+## Fail when .sqlx/ is stale.
+sqlx-check:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	.ci/sqlx-prepare.sh "$$tmp/sqlx" && \
+	if diff -r .sqlx "$$tmp/sqlx" >/dev/null; then \
+		echo "sqlx-check: .sqlx is up to date"; \
+	else \
+		diff -r .sqlx "$$tmp/sqlx" | head -20; \
+		echo "sqlx-check: .sqlx is stale: run 'make sqlx-prepare' and commit it"; exit 1; \
+	fi
+
+## Apply pending migrations to DATABASE_URL (default: ./data/aiapi.db).
+migrate:
+	$(CARGO) run --bin aiapi -- migrate

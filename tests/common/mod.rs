@@ -1,0 +1,41 @@
+//! Test harness: fresh databases of either backend, and the real `aiapi`
+//! binary serving on `127.0.0.1:0` against them.
+//!
+//! Postgres tests run when `AIAPI_TEST_POSTGRES_URL` is set (an admin URL,
+//! e.g. `postgres://postgres@127.0.0.1:5432/postgres`); with
+//! `AIAPI_TEST_REQUIRE_POSTGRES=1` (as in CI) a missing URL fails them instead
+//! of skipping them.
+
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+pub mod db;
+mod server;
+
+pub use db::{Backend, TestDb};
+pub use server::TestServer;
+
+/// Runs each listed `async fn(Backend)` once per backend, as
+/// `sqlite::<name>` and `postgres::<name>`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::common::Backend::postgres_available() {
+                        super::$name($crate::common::Backend::Postgres).await
+                    }
+                }
+            )*
+        }
+    };
+}

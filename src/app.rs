@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use poem::http::{HeaderValue, header};
+use poem::http::{HeaderValue, Method, header};
 use poem::listener::TcpAcceptor;
 use poem::middleware::Cors;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server};
@@ -46,6 +46,7 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
             .boxed()
     };
     routes
+        .data(state)
         .around(move |ep, req| limit_body(ep, req, max_body))
         .around(request_context)
 }
@@ -96,10 +97,25 @@ async fn limit_body<E: Endpoint>(ep: E, mut req: Request, limit: usize) -> poem:
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
+    // An empty body without a Content-Type is read as an empty JSON body, so
+    // endpoints whose body is optional (logout) work for bare POSTs, and ones
+    // whose body is required say "empty body" rather than "no Content-Type".
+    let may_have_body = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if may_have_body
+        && declared.unwrap_or(0) == 0
+        && !chunked
+        && !req.headers().contains_key(header::CONTENT_TYPE)
+    {
+        req.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
     match declared {
         Some(len) if len > limit as u64 => return Err(too_large().into()),
         Some(_) => {}
-        None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
+        None if chunked => {
             let body = req
                 .take_body()
                 .into_bytes_limit(limit)

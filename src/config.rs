@@ -31,7 +31,13 @@ Environment variables (flags win over them):
   AIAPI_DB_MAX_CONNECTIONS      database pool size [default: 10]
   AIAPI_DB_TIMEOUT_SECS         wait for a database connection before answering 503
                                 [default: 5]
-  AIAPI_SHUTDOWN_GRACE_SECS     time in-flight requests get on SIGTERM [default: 30]";
+  AIAPI_SHUTDOWN_GRACE_SECS     time in-flight requests get on SIGTERM [default: 30]
+  AIAPI_ACCESS_TOKEN_MINUTES    access token lifetime [default: 30]
+  AIAPI_REFRESH_TOKEN_DAYS      refresh token lifetime [default: 7]
+  AIAPI_LOGIN_MAX_FAILURES      failed logins of one username that lock it [default: 5]
+  AIAPI_LOGIN_MAX_FAILURES_PER_ADDR
+                                failed logins from one address that lock it [default: 20]
+  AIAPI_LOGIN_LOCKOUT_SECS      counting window and lock duration [default: 900]";
 
 /// A configuration error: which variable, and what is wrong with its value.
 #[derive(Debug, thiserror::Error)]
@@ -181,6 +187,16 @@ pub struct ServeSettings {
     pub max_body_bytes: usize,
     /// Time in-flight requests get to finish on shutdown.
     pub shutdown_grace: Duration,
+    /// Access token lifetime.
+    pub access_token_ttl: Duration,
+    /// Refresh token lifetime.
+    pub refresh_token_ttl: Duration,
+    /// Failed logins of one username that lock it.
+    pub login_max_failures: i64,
+    /// Failed logins from one address that lock it.
+    pub login_max_failures_per_addr: i64,
+    /// Counting window and lock duration for failed logins.
+    pub login_lockout: Duration,
 }
 
 /// A source of variables: the process environment in production, a map in tests.
@@ -243,7 +259,10 @@ impl CommonSettings {
             Some(raw) => DatabaseUrl::parse(raw.trim())?,
             None => DatabaseUrl::parse(&default_sqlite_url(&data_dir))?,
         };
-        let log_filter = vars.get("AIAPI_LOG").unwrap_or_else(|| "info".into());
+        // refinery narrates every migration at info; our own lines say what was applied.
+        let log_filter = vars
+            .get("AIAPI_LOG")
+            .unwrap_or_else(|| "info,refinery_core=warn".into());
         let log_format = match vars.get("AIAPI_LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -365,7 +384,52 @@ impl ServeSettings {
             30,
             "a whole number of seconds",
         )?;
+        let access_minutes: u64 = parse_var(
+            vars,
+            "AIAPI_ACCESS_TOKEN_MINUTES",
+            30,
+            "a whole number of minutes",
+        )?;
+        let refresh_days: u64 = parse_var(
+            vars,
+            "AIAPI_REFRESH_TOKEN_DAYS",
+            7,
+            "a whole number of days",
+        )?;
+        let login_max_failures: i64 =
+            parse_var(vars, "AIAPI_LOGIN_MAX_FAILURES", 5, "a whole number")?;
+        let login_max_failures_per_addr: i64 = parse_var(
+            vars,
+            "AIAPI_LOGIN_MAX_FAILURES_PER_ADDR",
+            20,
+            "a whole number",
+        )?;
+        let lockout_secs: u64 = parse_var(
+            vars,
+            "AIAPI_LOGIN_LOCKOUT_SECS",
+            900,
+            "a whole number of seconds",
+        )?;
+        for (name, value) in [
+            ("AIAPI_ACCESS_TOKEN_MINUTES", access_minutes as i64),
+            ("AIAPI_REFRESH_TOKEN_DAYS", refresh_days as i64),
+            ("AIAPI_LOGIN_MAX_FAILURES", login_max_failures),
+            (
+                "AIAPI_LOGIN_MAX_FAILURES_PER_ADDR",
+                login_max_failures_per_addr,
+            ),
+            ("AIAPI_LOGIN_LOCKOUT_SECS", lockout_secs as i64),
+        ] {
+            if value < 1 {
+                return Err(ConfigError::new(name, "must be at least 1"));
+            }
+        }
         Ok(Self {
+            access_token_ttl: Duration::from_secs(access_minutes * 60),
+            refresh_token_ttl: Duration::from_secs(refresh_days * 86_400),
+            login_max_failures,
+            login_max_failures_per_addr,
+            login_lockout: Duration::from_secs(lockout_secs),
             bind,
             environment,
             jwt_secret,

@@ -9,7 +9,7 @@ use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object};
 use serde::Serialize;
 
-use crate::store::StoreError;
+use crate::store::{LAST_ADMIN, StoreError};
 
 /// One invalid field of a request.
 #[derive(Debug, Clone, Serialize, Object, PartialEq, Eq)]
@@ -249,9 +249,15 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound => Self::NotFound("not found".into()),
-            StoreError::Conflict { constraint } => {
-                Self::Conflict(format!("conflicts with an existing record ({constraint})"))
-            }
+            StoreError::Conflict { constraint } => Self::Conflict(
+                match constraint.as_str() {
+                    "users_username_key" => "that username is already taken",
+                    "users_email_key" => "that email address is already registered",
+                    LAST_ADMIN => "this would leave no active admin",
+                    _ => "conflicts with an existing record",
+                }
+                .into(),
+            ),
             StoreError::Unavailable(cause) => {
                 tracing::warn!(%cause, "database unavailable");
                 Self::Unavailable

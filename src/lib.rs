@@ -7,6 +7,8 @@
 pub mod api;
 /// Routes, middleware (request ids, body limit, JSON errors, CORS) and serving.
 pub mod app;
+/// Authentication: passwords, tokens, API keys, throttling, the principal.
+pub mod auth;
 /// The `aiapi` command line and its subcommands.
 pub mod cli;
 /// Typed settings from the environment, with secrets redacted.
@@ -15,6 +17,10 @@ pub mod config;
 pub mod domain;
 /// The one API error type: every failure status and JSON body.
 pub mod error;
+/// Periodic housekeeping: pruning expired revocations.
+pub mod maintenance;
+/// Checks that must pass before the server starts.
+pub mod startup;
 /// State shared by every request handler.
 pub mod state;
 /// Persistence: the `Store` trait, its SQLite and Postgres implementations, migrations.

@@ -3,17 +3,12 @@
 use std::sync::Arc;
 
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 
+use super::ApiTags;
 use crate::state::AppState;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-#[derive(Tags)]
-enum HealthTags {
-    /// Service information and liveness.
-    Service,
-}
 
 /// Where things are.
 #[derive(Debug, Object)]
@@ -98,7 +93,7 @@ impl HealthApi {
     }
 }
 
-#[OpenApi(tag = "HealthTags::Service")]
+#[OpenApi(tag = "ApiTags::Service")]
 impl HealthApi {
     /// Service information and links.
     #[oai(path = "/", method = "get")]

@@ -1,20 +1,46 @@
 //! The REST API: one file per resource, assembled into one OpenAPI service.
 
+mod api_keys;
+mod auth;
 mod health;
+mod users;
 
 use std::sync::Arc;
 
-use poem_openapi::OpenApiService;
+use poem_openapi::{OpenApiService, Tags};
 
 use crate::state::AppState;
 
+/// Groups of operations in the documentation.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Service information and liveness.
+    Service,
+    /// Registration, login, tokens and your own account.
+    Authentication,
+    /// Account administration (`manage:users`).
+    Users,
+    /// Your API keys.
+    ApiKeys,
+}
+
 /// Every REST resource, as one documented service.
-pub type Api = health::HealthApi;
+pub type Api = (
+    health::HealthApi,
+    auth::AuthApi,
+    users::UsersApi,
+    api_keys::ApiKeysApi,
+);
 
 /// Builds the OpenAPI service; `/docs` and `/openapi.json` are derived from it.
 pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
     OpenApiService::new(
-        health::HealthApi::new(state.clone()),
+        (
+            health::HealthApi::new(state.clone()),
+            auth::AuthApi::new(state.clone()),
+            users::UsersApi::new(state.clone()),
+            api_keys::ApiKeysApi::new(state.clone()),
+        ),
         "aiapi",
         env!("CARGO_PKG_VERSION"),
     )

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::{CliError, common_settings, open_store};
+use super::{CliError, open_store, quiet_settings};
 use crate::store::MigrationState;
 
 /// Options of `aiapi migrate`.
@@ -15,7 +15,7 @@ pub struct MigrateArgs {
 
 /// Applies pending migrations (printing each) or prints their status.
 pub async fn run(args: MigrateArgs) -> Result<(), CliError> {
-    let common = common_settings()?;
+    let common = quiet_settings()?;
     let store = open_store(&common).await?;
     let result = if args.status {
         store.migration_status().await.map(|all| {

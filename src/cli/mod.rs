@@ -1,14 +1,16 @@
 //! The `aiapi` command line: parses arguments, loads settings, and runs one
 //! subcommand. Every failure is one line on stderr and a non-zero exit.
 
+mod api_keys;
 mod migrate;
 mod serve;
+mod users;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{CommonSettings, ConfigError, ENVIRONMENT_HELP, ProcessEnv};
+use crate::config::{CommonSettings, ConfigError, ENVIRONMENT_HELP, ProcessEnv, Vars};
 use crate::store::{self, PoolSettings, Store, StoreError};
 
 /// Item catalogue and user service with a REST API and an MCP server.
@@ -27,6 +29,12 @@ enum Command {
     /// Apply pending database migrations, or list them with --status.
     #[command(after_help = ENVIRONMENT_HELP)]
     Migrate(migrate::MigrateArgs),
+    /// Manage accounts (create, set-password, set-role, deactivate, activate, list).
+    #[command(after_help = ENVIRONMENT_HELP)]
+    Users(users::UsersArgs),
+    /// Manage API keys (create, list, revoke).
+    #[command(name = "api-keys", after_help = ENVIRONMENT_HELP)]
+    ApiKeys(api_keys::ApiKeysArgs),
 }
 
 /// An error that ends the command, printed as one line.
@@ -38,6 +46,9 @@ pub enum CliError {
     /// The database failed.
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// The server refused to start.
+    #[error("{0}")]
+    Startup(#[from] crate::startup::StartupError),
     /// Anything else, already worded for the operator.
     #[error("{0}")]
     Other(String),
@@ -50,6 +61,8 @@ pub async fn run() -> ExitCode {
         None => serve::run(serve::ServeArgs::default()).await,
         Some(Command::Serve(args)) => serve::run(args).await,
         Some(Command::Migrate(args)) => migrate::run(args).await,
+        Some(Command::Users(args)) => users::run(args).await,
+        Some(Command::ApiKeys(args)) => api_keys::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -77,8 +90,20 @@ async fn open_store(common: &CommonSettings) -> Result<std::sync::Arc<dyn Store>
 }
 
 /// Reads the shared settings from the environment and starts logging.
+/// One-shot commands log warnings only unless `AIAPI_LOG` says otherwise:
+/// their output is what they print.
 fn common_settings() -> Result<CommonSettings, CliError> {
     let common = CommonSettings::from_vars(&ProcessEnv)?;
+    crate::telemetry::init(&common.log_filter, common.log_format)?;
+    Ok(common)
+}
+
+/// Like [`common_settings`], for commands other than `serve`.
+fn quiet_settings() -> Result<CommonSettings, CliError> {
+    let mut common = CommonSettings::from_vars(&ProcessEnv)?;
+    if ProcessEnv.get("AIAPI_LOG").is_none() {
+        common.log_filter = "warn".into();
+    }
     crate::telemetry::init(&common.log_filter, common.log_format)?;
     Ok(common)
 }

@@ -6,9 +6,12 @@ use std::sync::Arc;
 use clap::Args;
 
 use super::{CliError, common_settings, open_store};
-use crate::app;
+use crate::auth::jwt::JwtKeys;
+use crate::auth::password::Passwords;
+use crate::auth::throttle::LoginThrottle;
 use crate::config::{ProcessEnv, ServeSettings};
 use crate::state::AppState;
+use crate::{app, maintenance, startup};
 
 /// Options of `aiapi serve`.
 #[derive(Debug, Default, Args)]
@@ -36,13 +39,31 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             tracing::info!(version = m.version, name = %m.name, "migration applied");
         }
     }
+    let secret = startup::jwt_secret(&settings, &common.data_dir)?;
+    startup::check_default_passwords(store.as_ref(), settings.environment).await?;
     let bound = app::bind(settings.bind)
         .await
         .map_err(|e| CliError::Other(format!("cannot listen on {}: {e}", settings.bind)))?;
     // The one line on stdout: scripts and tests read the bound address from it.
     println!("listening on http://{}", bound.local_addr);
     tracing::info!(addr = %bound.local_addr, "listening");
-    let state = Arc::new(AppState { store, settings });
+    let state = Arc::new(AppState {
+        jwt: JwtKeys::new(
+            &secret,
+            chrono::Duration::from_std(settings.access_token_ttl).unwrap_or(chrono::Duration::MAX),
+            chrono::Duration::from_std(settings.refresh_token_ttl).unwrap_or(chrono::Duration::MAX),
+        ),
+        passwords: Passwords::for_this_machine(),
+        login_throttle: LoginThrottle {
+            max_failures_per_user: settings.login_max_failures,
+            max_failures_per_addr: settings.login_max_failures_per_addr,
+            window: chrono::Duration::from_std(settings.login_lockout)
+                .unwrap_or(chrono::Duration::MAX),
+        },
+        store,
+        settings,
+    });
+    maintenance::spawn(state.clone());
     app::serve(bound, state)
         .await
         .map_err(|e| CliError::Other(format!("server failed: {e}")))

@@ -3,12 +3,15 @@
 //! names. The backend is chosen at run time from the `DATABASE_URL` scheme.
 //! Upper layers see only [`StoreError`], never `sqlx` types.
 
+mod api_keys;
 mod error;
 pub mod migrate;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+mod throttle;
+mod tokens;
 mod users;
 
 use std::sync::Arc;
@@ -17,9 +20,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::config::DatabaseUrl;
+pub use api_keys::ApiKeyStore;
 pub use error::{StoreError, StoreResult};
 pub use migrate::{MigrationState, MigrationStatus};
-pub use users::UserStore;
+pub use throttle::{FailurePolicy, ThrottleStore};
+pub use tokens::{AccessCheck, RefreshRecord, Revocation, Rotation, TokenStore};
+pub use users::{LAST_ADMIN, NewUser, UserChanges, UserStore};
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +57,9 @@ pub struct PoolSettings {
 
 /// Everything the service stores.
 #[async_trait]
-pub trait Store: UserStore + Send + Sync + 'static {
+pub trait Store:
+    UserStore + ApiKeyStore + TokenStore + ThrottleStore + Send + Sync + 'static
+{
     /// Which database this is.
     fn backend(&self) -> Backend;
 

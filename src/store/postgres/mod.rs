@@ -1,6 +1,9 @@
 //! The Postgres store: one pool, `timestamptz` and `uuid` columns, and an
 //! advisory lock around migrations so replicas starting together don't race.
 
+mod api_keys;
+mod throttle;
+mod tokens;
 mod users;
 
 use std::str::FromStr;

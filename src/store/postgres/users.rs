@@ -6,20 +6,21 @@ use uuid::Uuid;
 
 use super::PostgresStore;
 use crate::domain::User;
-use crate::store::{StoreError, StoreResult, UserStore};
+use crate::store::{LAST_ADMIN, NewUser, StoreError, StoreResult, UserChanges, UserStore};
 
-struct UserRow {
-    id: Uuid,
-    username: String,
-    email: String,
-    full_name: Option<String>,
-    role: String,
-    password_hash: String,
-    is_active: bool,
-    token_version: i32,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    last_login_at: Option<DateTime<Utc>>,
+/// A `users` row as Postgres returns it.
+pub(super) struct UserRow {
+    pub id: Uuid,
+    pub username: String,
+    pub email: String,
+    pub full_name: Option<String>,
+    pub role: String,
+    pub password_hash: String,
+    pub is_active: bool,
+    pub token_version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -73,5 +74,142 @@ impl UserStore for PostgresStore {
         .await?
         .map(User::try_from)
         .transpose()
+    }
+
+    async fn create_user(&self, new: &NewUser, now: DateTime<Utc>) -> StoreResult<User> {
+        sqlx::query_as!(
+            UserRow,
+            "INSERT INTO users (id, username, email, full_name, role, password_hash,
+                                is_active, token_version, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, TRUE, 0, $7, $7)
+             RETURNING id, username, email, full_name, role, password_hash,
+                       is_active, token_version, created_at, updated_at, last_login_at",
+            Uuid::new_v4(),
+            new.username,
+            new.email,
+            new.full_name,
+            new.role.as_str(),
+            new.password_hash,
+            now
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_into()
+    }
+
+    async fn list_users(&self, limit: i64, offset: i64) -> StoreResult<(Vec<User>, i64)> {
+        let rows = sqlx::query_as!(
+            UserRow,
+            "SELECT id, username, email, full_name, role, password_hash,
+                    is_active, token_version, created_at, updated_at, last_login_at
+             FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2",
+            limit,
+            offset
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let total = sqlx::query_scalar!(r#"SELECT count(*) AS "total!" FROM users"#)
+            .fetch_one(&self.pool)
+            .await?;
+        let users = rows
+            .into_iter()
+            .map(User::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok((users, total))
+    }
+
+    async fn update_user(
+        &self,
+        id: Uuid,
+        changes: &UserChanges,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        let mut tx = self.pool.begin().await?;
+        if changes.role.is_some() || changes.is_active.is_some() {
+            // Lock the active admins: two concurrent demotions of the last
+            // two admins must not both see the other one still active.
+            sqlx::query_scalar!(
+                "SELECT id FROM users WHERE role = 'admin' AND is_active FOR UPDATE"
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+        }
+        let user = sqlx::query_as!(
+            UserRow,
+            "UPDATE users SET
+                 username = COALESCE($1, username),
+                 email = COALESCE($2, email),
+                 full_name = CASE WHEN $3 THEN $4 ELSE full_name END,
+                 role = COALESCE($5, role),
+                 is_active = COALESCE($6, is_active),
+                 token_version = CASE WHEN $6 = FALSE THEN token_version + 1 ELSE token_version END,
+                 updated_at = $7
+             WHERE id = $8
+             RETURNING id, username, email, full_name, role, password_hash,
+                       is_active, token_version, created_at, updated_at, last_login_at",
+            changes.username,
+            changes.email,
+            changes.full_name.is_some(),
+            changes.full_name.clone().flatten(),
+            changes.role.map(|r| r.as_str()),
+            changes.is_active,
+            now,
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let admins = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "admins!" FROM users WHERE role = 'admin' AND is_active"#
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if admins == 0 {
+            return Err(StoreError::Conflict {
+                constraint: LAST_ADMIN.into(),
+            });
+        }
+        tx.commit().await?;
+        user.try_into()
+    }
+
+    async fn set_password(&self, id: Uuid, hash: &str, now: DateTime<Utc>) -> StoreResult<User> {
+        sqlx::query_as!(
+            UserRow,
+            "UPDATE users SET password_hash = $1, token_version = token_version + 1, updated_at = $2
+             WHERE id = $3
+             RETURNING id, username, email, full_name, role, password_hash,
+                       is_active, token_version, created_at, updated_at, last_login_at",
+            hash,
+            now,
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+    }
+
+    async fn bump_token_version(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<User> {
+        sqlx::query_as!(
+            UserRow,
+            "UPDATE users SET token_version = token_version + 1, updated_at = $1
+             WHERE id = $2
+             RETURNING id, username, email, full_name, role, password_hash,
+                       is_active, token_version, created_at, updated_at, last_login_at",
+            now,
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+    }
+
+    async fn record_login(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query!("UPDATE users SET last_login_at = $1 WHERE id = $2", now, id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

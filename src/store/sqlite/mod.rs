@@ -6,6 +6,9 @@
 //! lookups would silently match nothing); timestamps are the fixed text form
 //! of [`crate::domain::time`].
 
+mod api_keys;
+mod throttle;
+mod tokens;
 mod users;
 
 use std::str::FromStr;
@@ -16,9 +19,24 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
 use super::migrate::{self, SqliteMigrator};
 use super::{Backend, MigrationStatus, PoolSettings, Store, StoreError, StoreResult};
 use crate::config::DatabaseUrl;
+use crate::domain::time;
+
+/// Parses a stored UUID text.
+fn parse_uuid(text: &str) -> StoreResult<Uuid> {
+    Uuid::parse_str(text).map_err(|e| StoreError::Other(format!("bad stored id {text:?}: {e}")))
+}
+
+/// Parses a stored timestamp text.
+fn parse_time(text: &str) -> StoreResult<DateTime<Utc>> {
+    time::from_text(text)
+        .map_err(|e| StoreError::Other(format!("bad stored timestamp {text:?}: {e}")))
+}
 
 /// A store on one SQLite file.
 pub struct SqliteStore {

@@ -1,44 +1,41 @@
 //! The `users` table on SQLite.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::SqliteStore;
+use super::{SqliteStore, parse_time, parse_uuid};
 use crate::domain::{User, time};
-use crate::store::{StoreError, StoreResult, UserStore};
+use crate::store::{LAST_ADMIN, NewUser, StoreError, StoreResult, UserChanges, UserStore};
 
-struct UserRow {
-    id: String,
-    username: String,
-    email: String,
-    full_name: Option<String>,
-    role: String,
-    password_hash: String,
-    is_active: bool,
-    token_version: i64,
-    created_at: String,
-    updated_at: String,
-    last_login_at: Option<String>,
+/// A `users` row as SQLite returns it.
+pub(super) struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub full_name: Option<String>,
+    pub role: String,
+    pub password_hash: String,
+    pub is_active: bool,
+    pub token_version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub last_login_at: Option<String>,
 }
 
 impl TryFrom<UserRow> for User {
     type Error = StoreError;
 
     fn try_from(row: UserRow) -> Result<Self, Self::Error> {
-        let bad = |what: &str, e: &dyn std::fmt::Display| {
-            StoreError::Other(format!("users row {}: bad {what}: {e}", row.id))
-        };
         Ok(User {
-            id: Uuid::parse_str(&row.id).map_err(|e| bad("id", &e))?,
-            role: row.role.parse().map_err(|e| bad("role", &e))?,
-            created_at: time::from_text(&row.created_at).map_err(|e| bad("created_at", &e))?,
-            updated_at: time::from_text(&row.updated_at).map_err(|e| bad("updated_at", &e))?,
-            last_login_at: row
-                .last_login_at
-                .as_deref()
-                .map(time::from_text)
-                .transpose()
-                .map_err(|e| bad("last_login_at", &e))?,
+            id: parse_uuid(&row.id)?,
+            role: row
+                .role
+                .parse()
+                .map_err(|e| StoreError::Other(format!("users row {}: {e}", row.id)))?,
+            created_at: parse_time(&row.created_at)?,
+            updated_at: parse_time(&row.updated_at)?,
+            last_login_at: row.last_login_at.as_deref().map(parse_time).transpose()?,
             username: row.username,
             email: row.email,
             full_name: row.full_name,
@@ -46,6 +43,23 @@ impl TryFrom<UserRow> for User {
             is_active: row.is_active,
             token_version: row.token_version,
         })
+    }
+}
+
+impl SqliteStore {
+    /// Reads a user through the writer, so a write just made is visible.
+    async fn user_after_write(conn: &mut sqlx::SqliteConnection, id: &str) -> StoreResult<User> {
+        sqlx::query_as!(
+            UserRow,
+            r#"SELECT id, username, email, full_name, role, password_hash,
+                      is_active AS "is_active: bool", token_version, created_at, updated_at, last_login_at
+               FROM users WHERE id = ?1 /* after write */"#,
+            id
+        )
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
     }
 }
 
@@ -78,5 +92,152 @@ impl UserStore for SqliteStore {
         .await?
         .map(User::try_from)
         .transpose()
+    }
+
+    async fn create_user(&self, new: &NewUser, now: DateTime<Utc>) -> StoreResult<User> {
+        let id = Uuid::new_v4();
+        let id_text = id.hyphenated().to_string();
+        let role = new.role.as_str();
+        let at = time::to_text(now);
+        sqlx::query!(
+            "INSERT INTO users (id, username, email, full_name, role, password_hash,
+                                is_active, token_version, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 0, ?7, ?7)",
+            id_text,
+            new.username,
+            new.email,
+            new.full_name,
+            role,
+            new.password_hash,
+            at
+        )
+        .execute(&self.write)
+        .await?;
+        Ok(User {
+            id,
+            username: new.username.clone(),
+            email: new.email.clone(),
+            full_name: new.full_name.clone(),
+            role: new.role,
+            password_hash: new.password_hash.clone(),
+            is_active: true,
+            token_version: 0,
+            created_at: now,
+            updated_at: now,
+            last_login_at: None,
+        })
+    }
+
+    async fn list_users(&self, limit: i64, offset: i64) -> StoreResult<(Vec<User>, i64)> {
+        let rows = sqlx::query_as!(
+            UserRow,
+            r#"SELECT id, username, email, full_name, role, password_hash,
+                      is_active AS "is_active: bool", token_version, created_at, updated_at, last_login_at
+               FROM users ORDER BY created_at, id LIMIT ?1 OFFSET ?2"#,
+            limit,
+            offset
+        )
+        .fetch_all(&self.read)
+        .await?;
+        let total = sqlx::query_scalar!(r#"SELECT count(*) AS "total!: i64" FROM users"#)
+            .fetch_one(&self.read)
+            .await?;
+        let users = rows
+            .into_iter()
+            .map(User::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok((users, total))
+    }
+
+    async fn update_user(
+        &self,
+        id: Uuid,
+        changes: &UserChanges,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        let id = id.hyphenated().to_string();
+        let set_full_name = changes.full_name.is_some();
+        let full_name = changes.full_name.clone().flatten();
+        let role = changes.role.map(|r| r.as_str());
+        let at = time::to_text(now);
+        // One writer connection serialises writers, so the admin count read
+        // inside this transaction cannot change under it.
+        let mut tx = self.write.begin().await?;
+        let updated = sqlx::query!(
+            "UPDATE users SET
+                 username = COALESCE(?1, username),
+                 email = COALESCE(?2, email),
+                 full_name = CASE WHEN ?3 THEN ?4 ELSE full_name END,
+                 role = COALESCE(?5, role),
+                 is_active = COALESCE(?6, is_active),
+                 token_version = CASE WHEN ?6 = 0 THEN token_version + 1 ELSE token_version END,
+                 updated_at = ?7
+             WHERE id = ?8",
+            changes.username,
+            changes.email,
+            set_full_name,
+            full_name,
+            role,
+            changes.is_active,
+            at,
+            id
+        )
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let admins = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "admins!: i64" FROM users WHERE role = 'admin' AND is_active = 1"#
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if admins == 0 {
+            return Err(StoreError::Conflict {
+                constraint: LAST_ADMIN.into(),
+            });
+        }
+        let user = Self::user_after_write(&mut tx, &id).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn set_password(&self, id: Uuid, hash: &str, now: DateTime<Utc>) -> StoreResult<User> {
+        let id = id.hyphenated().to_string();
+        let at = time::to_text(now);
+        let mut conn = self.write.acquire().await?;
+        sqlx::query!(
+            "UPDATE users SET password_hash = ?1, token_version = token_version + 1, updated_at = ?2
+             WHERE id = ?3",
+            hash,
+            at,
+            id
+        )
+        .execute(&mut *conn)
+        .await?;
+        Self::user_after_write(&mut conn, &id).await
+    }
+
+    async fn bump_token_version(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<User> {
+        let id = id.hyphenated().to_string();
+        let at = time::to_text(now);
+        let mut conn = self.write.acquire().await?;
+        sqlx::query!(
+            "UPDATE users SET token_version = token_version + 1, updated_at = ?1 WHERE id = ?2",
+            at,
+            id
+        )
+        .execute(&mut *conn)
+        .await?;
+        Self::user_after_write(&mut conn, &id).await
+    }
+
+    async fn record_login(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        let id = id.hyphenated().to_string();
+        let at = time::to_text(now);
+        sqlx::query!("UPDATE users SET last_login_at = ?1 WHERE id = ?2", at, id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 }

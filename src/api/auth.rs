@@ -1,0 +1,338 @@
+//! `/auth`: registration, login, token refresh and logout, and the caller's
+//! own account.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::param::Query;
+use poem_openapi::payload::{Form, Json};
+use poem_openapi::{ApiRequest, ApiResponse, Object, OpenApi};
+
+use super::ApiTags;
+use super::users::{UserCreate, UserOut};
+use crate::auth::client_addr::client_addr;
+use crate::auth::tokens::{self, TokenPair};
+use crate::auth::{Auth, AuthMethod, authenticate};
+use crate::domain::credentials::{Email, FieldErrors, Password, Username, parse_full_name};
+use crate::domain::{Permission, Role, User, time};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::UserChanges;
+
+/// Username and password.
+#[derive(Debug, Object, serde::Deserialize)]
+struct Credentials {
+    /// Login name.
+    username: String,
+    /// Password.
+    password: String,
+}
+
+/// A login, as an OAuth2 password-flow form or as JSON.
+#[derive(Debug, ApiRequest)]
+enum LoginRequest {
+    /// `application/x-www-form-urlencoded` (OAuth2 password flow).
+    Form(Form<Credentials>),
+    /// `application/json`.
+    Json(Json<Credentials>),
+}
+
+/// A token pair and the user it belongs to.
+#[derive(Debug, Object)]
+struct TokenResponse {
+    /// Send as `Authorization: Bearer <access_token>`.
+    access_token: String,
+    /// Exchange at `/auth/refresh` for a new pair; works once.
+    refresh_token: String,
+    /// Always `bearer`.
+    token_type: String,
+    /// Seconds until the access token expires.
+    expires_in: i64,
+    /// The user.
+    user: UserOut,
+}
+
+impl TokenResponse {
+    fn new(state: &AppState, pair: TokenPair, user: &User) -> Self {
+        Self {
+            access_token: pair.access.token,
+            refresh_token: pair.refresh.token,
+            token_type: "bearer".into(),
+            expires_in: state.jwt.access_ttl.num_seconds(),
+            user: UserOut::from(user),
+        }
+    }
+}
+
+/// A refresh token to exchange.
+#[derive(Debug, Object)]
+struct RefreshRequest {
+    /// The refresh token from the last login or refresh.
+    refresh_token: String,
+}
+
+/// Optionally, the refresh token to end along with the access token.
+#[derive(Debug, Object)]
+struct LogoutRequest {
+    /// The refresh token of this login; it and its family are revoked.
+    refresh_token: Option<String>,
+}
+
+/// A plain confirmation.
+#[derive(Debug, Object)]
+struct Message {
+    /// What happened.
+    message: String,
+}
+
+/// Changes to your own account. `role` and `is_active` cannot be changed
+/// here: sending a different value is refused with 403.
+#[derive(Debug, Object)]
+struct MeUpdate {
+    /// New email address.
+    email: Option<String>,
+    /// New login name.
+    username: Option<String>,
+    /// New display name (empty clears it).
+    full_name: Option<String>,
+    /// Refused unless it is your current role.
+    role: Option<Role>,
+    /// Refused unless it is your current state.
+    is_active: Option<bool>,
+}
+
+/// A password change.
+#[derive(Debug, Object)]
+struct PasswordChange {
+    /// Your current password.
+    current_password: String,
+    /// The new one: at least 8 characters.
+    new_password: String,
+}
+
+#[derive(ApiResponse)]
+enum Registered {
+    /// The account was created.
+    #[oai(status = 201)]
+    Created(Json<UserOut>),
+}
+
+/// Registration, tokens and the caller's account.
+pub struct AuthApi {
+    state: Arc<AppState>,
+}
+
+impl AuthApi {
+    /// The API over the shared state.
+    pub fn new(state: Arc<AppState>) -> Self {
+        Self { state }
+    }
+}
+
+/// Longest password a login may present; longer ones are refused before hashing.
+const MAX_LOGIN_PASSWORD: usize = 1024;
+
+#[OpenApi(prefix_path = "/auth", tag = "ApiTags::Authentication")]
+impl AuthApi {
+    /// Register an account with role `user`. Asking for another role needs an
+    /// admin's credentials (403 otherwise).
+    #[oai(path = "/register", method = "post")]
+    async fn register(&self, req: &Request, body: Json<UserCreate>) -> ApiResult<Registered> {
+        let role = body.0.role.unwrap_or(Role::User);
+        if role != Role::User {
+            let is_admin = authenticate(&self.state, req.headers())
+                .await
+                .is_ok_and(|p| p.has(Permission::ManageUsers));
+            if !is_admin {
+                return Err(ApiError::Forbidden(
+                    "only an admin may register an account with a role other than user".into(),
+                ));
+            }
+        }
+        let new = body.0.parse(&self.state, role).await?;
+        let user = self.state.store.create_user(&new, time::now()).await?;
+        tracing::info!(user_id = %user.id, "user registered");
+        Ok(Registered::Created(Json(UserOut::from(&user))))
+    }
+
+    /// Log in with username and password (form or JSON) for a token pair.
+    /// Repeated failures for a username or from an address answer 429.
+    #[oai(path = "/login", method = "post")]
+    async fn login(&self, req: &Request, body: LoginRequest) -> ApiResult<Json<TokenResponse>> {
+        let credentials = match body {
+            LoginRequest::Form(Form(c)) | LoginRequest::Json(Json(c)) => c,
+        };
+        if credentials.password.len() > MAX_LOGIN_PASSWORD {
+            return Err(ApiError::invalid("password", "is too long"));
+        }
+        let state = &self.state;
+        let store = state.store.as_ref();
+        let addr = client_addr(req, &state.settings.trusted_proxies);
+        let now = time::now();
+        state
+            .login_throttle
+            .check(store, &credentials.username, addr, now)
+            .await?;
+        let user = store.user_by_username(&credentials.username).await?;
+        let verified = state
+            .passwords
+            .verify(
+                user.as_ref().map(|u| u.password_hash.as_str()),
+                &credentials.password,
+            )
+            .await?;
+        let Some(user) = user.filter(|_| verified) else {
+            let locked = state
+                .login_throttle
+                .record_failure(store, &credentials.username, addr, now)
+                .await?;
+            if locked.is_some() {
+                tracing::warn!(username = %credentials.username, client = ?addr, "login locked after repeated failures");
+            }
+            return Err(ApiError::Unauthorized(
+                "incorrect username or password".into(),
+            ));
+        };
+        if !user.is_active {
+            return Err(ApiError::Forbidden("this account is deactivated".into()));
+        }
+        state
+            .login_throttle
+            .record_success(store, &user.username)
+            .await?;
+        store.record_login(user.id, now).await?;
+        let pair = tokens::issue_pair(state, &user).await?;
+        let user = User {
+            last_login_at: Some(now),
+            ..user
+        };
+        tracing::info!(user_id = %user.id, "login");
+        Ok(Json(TokenResponse::new(state, pair, &user)))
+    }
+
+    /// Exchange a refresh token for a new pair. Each refresh token works
+    /// once; presenting a spent one revokes every token of its login.
+    #[oai(path = "/refresh", method = "post")]
+    async fn refresh(&self, body: Json<RefreshRequest>) -> ApiResult<Json<TokenResponse>> {
+        let (user, pair) = tokens::rotate(&self.state, &body.0.refresh_token).await?;
+        Ok(Json(TokenResponse::new(&self.state, pair, &user)))
+    }
+
+    /// Log out: revokes the presented access token and, if given, the
+    /// refresh token's whole login. `?all=true` ends every token of the user.
+    #[oai(path = "/logout", method = "post")]
+    async fn logout(
+        &self,
+        auth: Auth,
+        all: Query<Option<bool>>,
+        body: Json<Option<LogoutRequest>>,
+    ) -> ApiResult<Json<Message>> {
+        let state = &self.state;
+        let user = &auth.0.user;
+        if all.0.unwrap_or(false) {
+            state.store.bump_token_version(user.id, time::now()).await?;
+        }
+        if let AuthMethod::Bearer {
+            jti,
+            family,
+            expires_at,
+        } = auth.0.method
+        {
+            tokens::revoke_access(state, user.id, jti, expires_at, "logout").await?;
+            tokens::revoke_family(state, user.id, family, "logout").await?;
+        }
+        if let Some(refresh) = body.0.and_then(|b| b.refresh_token) {
+            // Only the caller's own, valid refresh token can be revoked this way.
+            if let Ok(claims) = state
+                .jwt
+                .verify(&refresh, crate::auth::jwt::TokenType::Refresh)
+                && claims.sub == user.id
+            {
+                tokens::revoke_family(state, user.id, claims.fam, "logout").await?;
+            }
+        }
+        tracing::info!(user_id = %user.id, all = all.0.unwrap_or(false), "logout");
+        Ok(Json(Message {
+            message: "Successfully logged out".into(),
+        }))
+    }
+
+    /// Your account.
+    #[oai(path = "/me", method = "get")]
+    async fn me(&self, auth: Auth) -> Json<UserOut> {
+        Json(UserOut::from(&auth.0.user))
+    }
+
+    /// Change your email, username or display name.
+    #[oai(path = "/me", method = "put")]
+    async fn update_me(&self, auth: Auth, body: Json<MeUpdate>) -> ApiResult<Json<UserOut>> {
+        let me = &auth.0.user;
+        if body.0.role.is_some_and(|r| r != me.role) {
+            return Err(ApiError::Forbidden(
+                "you cannot change your own role; an admin can (PATCH /auth/users/{id})".into(),
+            ));
+        }
+        if body.0.is_active.is_some_and(|a| a != me.is_active) {
+            return Err(ApiError::Forbidden(
+                "users cannot deactivate themselves".into(),
+            ));
+        }
+        let mut errors = FieldErrors::default();
+        let username = body
+            .0
+            .username
+            .as_deref()
+            .map(|u| errors.check(Username::parse(u)));
+        let email = body
+            .0
+            .email
+            .as_deref()
+            .map(|e| errors.check(Email::parse(e)));
+        let full_name = body
+            .0
+            .full_name
+            .as_deref()
+            .map(|n| errors.check(parse_full_name(Some(n))));
+        errors.finish()?;
+        let changes = UserChanges {
+            username: username.flatten().map(|u| u.as_str().to_owned()),
+            email: email.flatten().map(|e| e.as_str().to_owned()),
+            full_name: full_name.map(Option::flatten),
+            role: None,
+            is_active: None,
+        };
+        let user = self
+            .state
+            .store
+            .update_user(me.id, &changes, time::now())
+            .await?;
+        Ok(Json(UserOut::from(&user)))
+    }
+
+    /// Change your password. Every other token of yours stops working; the
+    /// response carries a fresh pair.
+    #[oai(path = "/me/password", method = "post")]
+    async fn change_password(
+        &self,
+        auth: Auth,
+        body: Json<PasswordChange>,
+    ) -> ApiResult<Json<TokenResponse>> {
+        let state = &self.state;
+        let me = &auth.0.user;
+        if body.0.current_password.len() > MAX_LOGIN_PASSWORD
+            || !state
+                .passwords
+                .verify(Some(&me.password_hash), &body.0.current_password)
+                .await?
+        {
+            return Err(ApiError::Forbidden("the current password is wrong".into()));
+        }
+        let new = Password::parse(&body.0.new_password, "new_password")
+            .map_err(|e| ApiError::Validation(vec![e]))?;
+        let hash = state.passwords.hash(new.expose()).await?;
+        let user = state.store.set_password(me.id, &hash, time::now()).await?;
+        let pair = tokens::issue_pair(state, &user).await?;
+        tracing::info!(user_id = %user.id, "password changed");
+        Ok(Json(TokenResponse::new(state, pair, &user)))
+    }
+}

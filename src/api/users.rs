@@ -1,0 +1,249 @@
+//! `/auth/users`: account administration (permission `manage:users`), and
+//! the user JSON shape every endpoint returns.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use super::ApiTags;
+use super::api_keys::{GeneratedKey, create_key};
+use crate::auth::Auth;
+use crate::domain::credentials::{Email, FieldErrors, Password, Username, parse_full_name};
+use crate::domain::{Permission, Role, User, time};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::{NewUser, UserChanges};
+
+/// A user as the API shows it (the tutorial's shape; never a password or key).
+#[derive(Debug, Object)]
+pub struct UserOut {
+    /// Stable id.
+    pub id: Uuid,
+    /// Email address (lower-case).
+    pub email: String,
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub full_name: Option<String>,
+    /// Role.
+    pub role: Role,
+    /// What the role allows.
+    pub permissions: Vec<Permission>,
+    /// Inactive users cannot log in.
+    pub is_active: bool,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Last successful login.
+    pub last_login: Option<DateTime<Utc>>,
+}
+
+impl From<&User> for UserOut {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id,
+            email: user.email.clone(),
+            username: user.username.clone(),
+            full_name: user.full_name.clone(),
+            role: user.role,
+            permissions: user.role.permissions().to_vec(),
+            is_active: user.is_active,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+            last_login: user.last_login_at,
+        }
+    }
+}
+
+/// A new account.
+#[derive(Debug, Object)]
+pub struct UserCreate {
+    /// Email address.
+    pub email: String,
+    /// Login name: 3-50 letters, digits, `_`, `.`, `-`.
+    pub username: String,
+    /// At least 8 characters.
+    pub password: String,
+    /// Display name.
+    pub full_name: Option<String>,
+    /// Role; only admins may choose one other than `user`.
+    pub role: Option<Role>,
+}
+
+impl UserCreate {
+    /// Validates every field, reporting all bad ones at once, and hashes the password.
+    pub async fn parse(&self, state: &AppState, role: Role) -> ApiResult<NewUser> {
+        let mut errors = FieldErrors::default();
+        let username = errors.check(Username::parse(&self.username));
+        let email = errors.check(Email::parse(&self.email));
+        let password = errors.check(Password::parse(&self.password, "password"));
+        let full_name = errors.check(parse_full_name(self.full_name.as_deref()));
+        errors.finish()?;
+        let (Some(username), Some(email), Some(password), Some(full_name)) =
+            (username, email, password, full_name)
+        else {
+            unreachable!("finish() returned Ok, so every field parsed");
+        };
+        Ok(NewUser {
+            username: username.as_str().to_owned(),
+            email: email.as_str().to_owned(),
+            full_name,
+            role,
+            password_hash: state.passwords.hash(password.expose()).await?,
+        })
+    }
+}
+
+/// Changes an admin may make to an account.
+#[derive(Debug, Object)]
+struct UserPatch {
+    /// New role.
+    role: Option<Role>,
+    /// Activate or deactivate.
+    is_active: Option<bool>,
+    /// New display name (empty clears it).
+    full_name: Option<String>,
+    /// New email address.
+    email: Option<String>,
+}
+
+#[derive(ApiResponse)]
+enum UserList {
+    /// A page of users; `X-Total-Count` is the number of all users.
+    #[oai(status = 200)]
+    Ok(Json<Vec<UserOut>>, #[oai(header = "X-Total-Count")] i64),
+}
+
+#[derive(ApiResponse)]
+enum UserCreated {
+    /// The account was created.
+    #[oai(status = 201)]
+    Created(Json<UserOut>),
+}
+
+/// Account administration.
+pub struct UsersApi {
+    state: Arc<AppState>,
+}
+
+impl UsersApi {
+    /// The API over the shared state.
+    pub fn new(state: Arc<AppState>) -> Self {
+        Self { state }
+    }
+}
+
+#[OpenApi(prefix_path = "/auth/users", tag = "ApiTags::Users")]
+impl UsersApi {
+    /// List users (a bare array, as in the tutorial), paginated with
+    /// `limit` (1-100, default 50) and `offset`.
+    #[oai(path = "/", method = "get")]
+    async fn list(
+        &self,
+        auth: Auth,
+        limit: Query<Option<i64>>,
+        offset: Query<Option<i64>>,
+    ) -> ApiResult<UserList> {
+        auth.0.require(Permission::ManageUsers)?;
+        let limit = limit.0.unwrap_or(50);
+        let offset = offset.0.unwrap_or(0);
+        let mut errors = FieldErrors::default();
+        if !(1..=100).contains(&limit) {
+            errors.push("limit", "must be between 1 and 100");
+        }
+        if offset < 0 {
+            errors.push("offset", "must not be negative");
+        }
+        errors.finish()?;
+        let (users, total) = self.state.store.list_users(limit, offset).await?;
+        Ok(UserList::Ok(
+            Json(users.iter().map(UserOut::from).collect()),
+            total,
+        ))
+    }
+
+    /// Create a user with any role.
+    #[oai(path = "/", method = "post")]
+    async fn create(&self, auth: Auth, body: Json<UserCreate>) -> ApiResult<UserCreated> {
+        auth.0.require(Permission::ManageUsers)?;
+        let role = body.0.role.unwrap_or(Role::User);
+        let new = body.0.parse(&self.state, role).await?;
+        let user = self.state.store.create_user(&new, time::now()).await?;
+        tracing::info!(user_id = %user.id, role = %user.role, "user created by admin");
+        Ok(UserCreated::Created(Json(UserOut::from(&user))))
+    }
+
+    /// Change a user's role, activation, name or email. Nobody can deactivate
+    /// themselves, and nobody can deactivate or demote the last active admin.
+    #[oai(path = "/:id", method = "patch")]
+    async fn update(
+        &self,
+        auth: Auth,
+        id: Path<Uuid>,
+        body: Json<UserPatch>,
+    ) -> ApiResult<Json<UserOut>> {
+        auth.0.require(Permission::ManageUsers)?;
+        if id.0 == auth.0.user.id && body.0.is_active == Some(false) {
+            return Err(ApiError::Forbidden(
+                "users cannot deactivate themselves".into(),
+            ));
+        }
+        let mut errors = FieldErrors::default();
+        let email = body
+            .0
+            .email
+            .as_deref()
+            .map(Email::parse)
+            .map(|r| errors.check(r));
+        let full_name = body
+            .0
+            .full_name
+            .as_deref()
+            .map(|n| errors.check(parse_full_name(Some(n))));
+        errors.finish()?;
+        let changes = UserChanges {
+            username: None,
+            email: email.flatten().map(|e| e.as_str().to_owned()),
+            // Outer: was it sent; inner: the parsed name, `None` when blank (clears it).
+            full_name: full_name.map(Option::flatten),
+            role: body.0.role,
+            is_active: body.0.is_active,
+        };
+        let user = self
+            .state
+            .store
+            .update_user(id.0, &changes, time::now())
+            .await?;
+        tracing::info!(user_id = %user.id, "user updated by admin");
+        Ok(Json(UserOut::from(&user)))
+    }
+
+    /// Create an API key for a user (the tutorial's endpoint). The key is
+    /// shown once.
+    #[oai(path = "/:user_id/generate-api-key", method = "post")]
+    async fn generate_api_key(
+        &self,
+        auth: Auth,
+        user_id: Path<Uuid>,
+    ) -> ApiResult<Json<GeneratedKey>> {
+        auth.0.require(Permission::ManageUsers)?;
+        let user = self
+            .state
+            .store
+            .user_by_id(user_id.0)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("user not found".into()))?;
+        let created = create_key(&self.state, &user, "generated by admin", None).await?;
+        Ok(Json(GeneratedKey {
+            message: "API key generated successfully".into(),
+            api_key: created.api_key,
+            id: created.id,
+            prefix: created.prefix,
+        }))
+    }
+}

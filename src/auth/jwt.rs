@@ -1,0 +1,208 @@
+//! JSON Web Tokens: HS256 only, `exp`/`iss`/`aud` required, a small explicit
+//! leeway (jsonwebtoken's default is 60 s), and a `type` claim so a refresh
+//! token is never accepted where an access token is expected.
+
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::config::Secret;
+use crate::domain::{Role, User};
+
+/// Issuer and audience of every token.
+const ISSUER: &str = "aiapi";
+/// Seconds of clock skew tolerated on `exp`.
+const LEEWAY_SECS: u64 = 5;
+
+/// What a token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    /// Authenticates requests.
+    Access,
+    /// Buys a new pair at `/auth/refresh`, once.
+    Refresh,
+}
+
+/// The claims of both token types.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: Uuid,
+    /// The role when issued (informational: permissions come from the database).
+    pub role: Role,
+    /// Access or refresh.
+    #[serde(rename = "type")]
+    pub token_type: TokenType,
+    /// Unique token id, for revocation.
+    pub jti: Uuid,
+    /// The login this token descends from: the refresh-token family.
+    /// Revoking the family revokes every token carrying it.
+    pub fam: Uuid,
+    /// The user's `token_version` when issued.
+    pub ver: i64,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Expires at (seconds since the epoch).
+    pub exp: i64,
+    /// Always `aiapi`.
+    pub iss: String,
+    /// Always `aiapi`.
+    pub aud: String,
+}
+
+impl Claims {
+    /// When the token expires.
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp(self.exp, 0).unwrap_or_default()
+    }
+}
+
+/// A freshly signed token.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    /// The encoded JWT.
+    pub token: String,
+    /// Its claims.
+    pub claims: Claims,
+}
+
+/// Signing and verification keys with the token lifetimes.
+#[derive(Clone)]
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    /// Lifetime of access tokens.
+    pub access_ttl: Duration,
+    /// Lifetime of refresh tokens.
+    pub refresh_ttl: Duration,
+}
+
+/// Why a token was refused. Deliberately not detailed to the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Bad signature, wrong algorithm, expired, malformed, wrong issuer...
+    #[error("invalid or expired token")]
+    Invalid,
+    /// A token of the other type.
+    #[error("wrong token type")]
+    WrongType,
+}
+
+impl JwtKeys {
+    /// Keys from the secret, with the given lifetimes.
+    pub fn new(secret: &Secret, access_ttl: Duration, refresh_ttl: Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = LEEWAY_SECS;
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
+            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+            validation,
+            access_ttl,
+            refresh_ttl,
+        }
+    }
+
+    /// Signs a token of `token_type` for `user`, in refresh family `family`.
+    pub fn issue(
+        &self,
+        user: &User,
+        token_type: TokenType,
+        family: Uuid,
+        now: DateTime<Utc>,
+    ) -> IssuedToken {
+        let ttl = match token_type {
+            TokenType::Access => self.access_ttl,
+            TokenType::Refresh => self.refresh_ttl,
+        };
+        let claims = Claims {
+            sub: user.id,
+            role: user.role,
+            token_type,
+            jti: Uuid::new_v4(),
+            fam: family,
+            ver: user.token_version,
+            iat: now.timestamp(),
+            exp: (now + ttl).timestamp(),
+            iss: ISSUER.into(),
+            aud: ISSUER.into(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing with an in-memory key cannot fail");
+        IssuedToken { token, claims }
+    }
+
+    /// Verifies `token` and checks it is of `expected` type.
+    pub fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, TokenError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| TokenError::Invalid)?;
+        if data.claims.token_type != expected {
+            return Err(TokenError::WrongType);
+        }
+        Ok(data.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::time;
+
+    fn user() -> User {
+        let now = time::now();
+        User {
+            id: Uuid::new_v4(),
+            username: "alice".into(),
+            email: "alice@example.com".into(),
+            full_name: None,
+            role: Role::User,
+            password_hash: String::new(),
+            is_active: true,
+            token_version: 3,
+            created_at: now,
+            updated_at: now,
+            last_login_at: None,
+        }
+    }
+
+    fn keys(secret: &str) -> JwtKeys {
+        JwtKeys::new(
+            &Secret::new(secret),
+            Duration::minutes(30),
+            Duration::days(7),
+        )
+    }
+
+    #[test]
+    fn tokens_verify_only_as_their_own_type_and_key() {
+        let keys = keys("a-secret-that-is-at-least-32-bytes!!");
+        let user = user();
+        let access = keys.issue(&user, TokenType::Access, Uuid::new_v4(), Utc::now());
+        let claims = keys.verify(&access.token, TokenType::Access).unwrap();
+        assert_eq!(claims.sub, user.id);
+        assert_eq!(claims.ver, 3);
+        assert!(matches!(
+            keys.verify(&access.token, TokenType::Refresh),
+            Err(TokenError::WrongType)
+        ));
+        let other = self::keys("another-secret-that-is-32-bytes-long");
+        assert!(other.verify(&access.token, TokenType::Access).is_err());
+    }
+
+    #[test]
+    fn expiry_allows_only_a_few_seconds_of_leeway() {
+        let keys = keys("a-secret-that-is-at-least-32-bytes!!");
+        let user = user();
+        let issued_long_ago = Utc::now() - Duration::minutes(30) - Duration::seconds(30);
+        let stale = keys.issue(&user, TokenType::Access, Uuid::new_v4(), issued_long_ago);
+        assert!(keys.verify(&stale.token, TokenType::Access).is_err());
+        let just_expired = Utc::now() - Duration::minutes(30) - Duration::seconds(2);
+        let fresh_enough = keys.issue(&user, TokenType::Access, Uuid::new_v4(), just_expired);
+        assert!(keys.verify(&fresh_enough.token, TokenType::Access).is_ok());
+    }
+}

@@ -1,0 +1,16 @@
+//! Authentication: who is calling, and may they. Passwords, tokens and API
+//! keys are checked here; permissions always come from the current database
+//! row, never from token claims.
+
+pub mod api_key;
+pub mod client_addr;
+pub mod jwt;
+pub mod password;
+mod principal;
+pub mod secret;
+mod security;
+pub mod throttle;
+pub mod tokens;
+
+pub use principal::{AuthMethod, Principal, authenticate};
+pub use security::Auth;

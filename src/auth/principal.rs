@@ -1,0 +1,157 @@
+//! Turning request headers into a [`Principal`]: one indexed lookup per
+//! request (user and revocation together, or key and user together).
+
+use chrono::{DateTime, Utc};
+use poem::http::HeaderMap;
+use poem::http::header::AUTHORIZATION;
+use uuid::Uuid;
+
+use super::api_key;
+use super::jwt::TokenType;
+use crate::domain::{Permission, User, time};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// An access JWT.
+    Bearer {
+        /// The token's id.
+        jti: Uuid,
+        /// The login it descends from.
+        family: Uuid,
+        /// When it expires.
+        expires_at: DateTime<Utc>,
+    },
+    /// An API key (in `X-API-Key` or as a bearer token).
+    ApiKey {
+        /// The key's id.
+        id: Uuid,
+    },
+}
+
+impl AuthMethod {
+    /// `bearer` or `api_key`, as the audit log records it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AuthMethod::Bearer { .. } => "bearer",
+            AuthMethod::ApiKey { .. } => "api_key",
+        }
+    }
+}
+
+/// An authenticated caller, as the database has them right now.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The user.
+    pub user: User,
+    /// How they authenticated.
+    pub method: AuthMethod,
+}
+
+impl Principal {
+    /// Whether the caller's current role grants `permission`.
+    pub fn has(&self, permission: Permission) -> bool {
+        self.user.role.grants(permission)
+    }
+
+    /// 403 naming the permission unless the caller has it.
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.has(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "missing permission {permission}"
+            )))
+        }
+    }
+}
+
+/// The credential a request presents.
+enum Credential<'a> {
+    Jwt(&'a str),
+    ApiKey(&'a str),
+}
+
+fn credential(headers: &HeaderMap) -> Result<Credential<'_>, ApiError> {
+    if let Some(key) = headers.get("x-api-key") {
+        let key = key
+            .to_str()
+            .map_err(|_| ApiError::Unauthorized("malformed X-API-Key header".into()))?;
+        return Ok(Credential::ApiKey(key.trim()));
+    }
+    let Some(value) = headers.get(AUTHORIZATION) else {
+        return Err(ApiError::Unauthorized("not authenticated".into()));
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("malformed Authorization header".into()))?;
+    let token = match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => {
+            return Err(ApiError::Unauthorized(
+                "the Authorization header must be 'Bearer <token>'".into(),
+            ));
+        }
+    };
+    if api_key::looks_like_key(token) {
+        Ok(Credential::ApiKey(token))
+    } else {
+        Ok(Credential::Jwt(token))
+    }
+}
+
+/// Authenticates the request's credentials: a bearer access JWT, an
+/// `X-API-Key`, or an API key sent as a bearer token.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let invalid = || ApiError::Unauthorized("invalid, expired or revoked credentials".into());
+    let now = time::now();
+    match credential(headers)? {
+        Credential::Jwt(token) => {
+            let claims = state
+                .jwt
+                .verify(token, TokenType::Access)
+                .map_err(|_| invalid())?;
+            let check = state
+                .store
+                .check_access_token(claims.sub, claims.jti, claims.fam)
+                .await?
+                .ok_or_else(invalid)?;
+            let user = check.user;
+            if check.revoked || !user.is_active || user.token_version != claims.ver {
+                return Err(invalid());
+            }
+            Ok(Principal {
+                method: AuthMethod::Bearer {
+                    jti: claims.jti,
+                    family: claims.fam,
+                    expires_at: claims.expires_at(),
+                },
+                user,
+            })
+        }
+        Credential::ApiKey(key) => {
+            let (user, key) = state
+                .store
+                .principal_by_api_key(&api_key::hash(key))
+                .await?
+                .ok_or_else(invalid)?;
+            if !key.is_usable(now) || !user.is_active {
+                return Err(invalid());
+            }
+            // Written at most once a minute, so most requests stay read-only.
+            if key
+                .last_used_at
+                .is_none_or(|at| now - at >= chrono::Duration::minutes(1))
+                && let Err(e) = state.store.touch_api_key(key.id, now).await
+            {
+                tracing::warn!(error = %e, "could not record API key use");
+            }
+            Ok(Principal {
+                user,
+                method: AuthMethod::ApiKey { id: key.id },
+            })
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Periodic housekeeping in the background of `serve`. Every replica runs
+//! it; the work is idempotent, so running it twice costs only a query.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::domain::time;
+use crate::state::AppState;
+
+/// How often the housekeeping runs.
+const PERIOD: Duration = Duration::from_secs(600);
+
+/// Starts the housekeeping loop; it ends with the process.
+pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PERIOD);
+        loop {
+            tick.tick().await;
+            run_once(&state).await;
+        }
+    })
+}
+
+/// One round: deletes revocations and refresh tokens that can no longer matter.
+pub async fn run_once(state: &AppState) {
+    match state.store.prune_expired_tokens(time::now()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(rows = n, "pruned expired tokens"),
+        Err(e) => tracing::warn!(error = %e, "pruning expired tokens failed"),
+    }
+}

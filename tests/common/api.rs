@@ -1,0 +1,93 @@
+//! Typed request helpers over [`TestServer`].
+
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::{Value, json};
+
+use super::TestServer;
+
+/// The seeded admin's password.
+pub const ADMIN_PASSWORD: &str = "admin123";
+
+impl TestServer {
+    /// A request to `path` carrying `Authorization: Bearer <token>`.
+    pub fn authed(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
+        self.http.request(method, self.url(path)).bearer_auth(token)
+    }
+
+    /// POST JSON to `path` without credentials.
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Logs in (JSON) and returns the whole token response; panics unless 200.
+    pub async fn login(&self, username: &str, password: &str) -> Value {
+        let resp = self
+            .post_json(
+                "/auth/login",
+                &json!({"username": username, "password": password}),
+            )
+            .await;
+        let status = resp.status();
+        let body: Value = resp.json().await.expect("JSON");
+        assert_eq!(status, 200, "login as {username} failed: {body}");
+        body
+    }
+
+    /// An access token for `username`.
+    pub async fn token(&self, username: &str, password: &str) -> String {
+        self.login(username, password).await["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    /// An access token of the seeded admin.
+    pub async fn admin_token(&self) -> String {
+        self.token("admin", ADMIN_PASSWORD).await
+    }
+
+    /// Registers a `user`-role account (password `password-<username>`)
+    /// and returns its access token.
+    pub async fn new_user(&self, username: &str) -> String {
+        let password = format!("password-{username}");
+        let resp = self
+            .post_json(
+                "/auth/register",
+                &json!({
+                    "username": username,
+                    "email": format!("{username}@example.com"),
+                    "password": password,
+                }),
+            )
+            .await;
+        assert_eq!(
+            resp.status(),
+            201,
+            "{}",
+            resp.text().await.unwrap_or_default()
+        );
+        self.token(username, &password).await
+    }
+
+    /// GET `path` with a bearer token; returns status and JSON body.
+    pub async fn get_as(&self, path: &str, token: &str) -> (u16, Value) {
+        let resp = self
+            .authed(Method::GET, path, token)
+            .send()
+            .await
+            .expect("GET");
+        status_and_json(resp).await
+    }
+}
+
+/// Status and JSON body (Null when the body is empty or not JSON).
+pub async fn status_and_json(resp: Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}

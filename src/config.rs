@@ -37,7 +37,8 @@ Environment variables (flags win over them):
   AIAPI_LOGIN_MAX_FAILURES      failed logins of one username that lock it [default: 5]
   AIAPI_LOGIN_MAX_FAILURES_PER_ADDR
                                 failed logins from one address that lock it [default: 20]
-  AIAPI_LOGIN_LOCKOUT_SECS      counting window and lock duration [default: 900]";
+  AIAPI_LOGIN_LOCKOUT_SECS      counting window and lock duration [default: 900]
+  AIAPI_SESSION_IDLE_SECS       sessions close after this long without a call [default: 1800]";
 
 /// A configuration error: which variable, and what is wrong with its value.
 #[derive(Debug, thiserror::Error)]
@@ -197,6 +198,8 @@ pub struct ServeSettings {
     pub login_max_failures_per_addr: i64,
     /// Counting window and lock duration for failed logins.
     pub login_lockout: Duration,
+    /// Sessions close after this long without a call.
+    pub session_idle: Duration,
 }
 
 /// A source of variables: the process environment in production, a map in tests.
@@ -410,7 +413,14 @@ impl ServeSettings {
             900,
             "a whole number of seconds",
         )?;
+        let session_idle_secs: u64 = parse_var(
+            vars,
+            "AIAPI_SESSION_IDLE_SECS",
+            1800,
+            "a whole number of seconds",
+        )?;
         for (name, value) in [
+            ("AIAPI_SESSION_IDLE_SECS", session_idle_secs as i64),
             ("AIAPI_ACCESS_TOKEN_MINUTES", access_minutes as i64),
             ("AIAPI_REFRESH_TOKEN_DAYS", refresh_days as i64),
             ("AIAPI_LOGIN_MAX_FAILURES", login_max_failures),
@@ -430,6 +440,7 @@ impl ServeSettings {
             login_max_failures,
             login_max_failures_per_addr,
             login_lockout: Duration::from_secs(lockout_secs),
+            session_idle: Duration::from_secs(session_idle_secs),
             bind,
             environment,
             jwt_secret,

@@ -19,6 +19,8 @@ pub mod domain;
 pub mod error;
 /// Periodic housekeeping: pruning expired revocations.
 pub mod maintenance;
+/// Tools for AI models: the registry and the executor both doors share.
+pub mod mcp;
 /// Checks that must pass before the server starts.
 pub mod startup;
 /// State shared by every request handler.

@@ -8,7 +8,7 @@ use crate::domain::time;
 use crate::state::AppState;
 
 /// How often the housekeeping runs.
-const PERIOD: Duration = Duration::from_secs(600);
+const PERIOD: Duration = Duration::from_secs(60);
 
 /// Starts the housekeeping loop; it ends with the process.
 pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
@@ -21,11 +21,18 @@ pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// One round: deletes revocations and refresh tokens that can no longer matter.
+/// One round: deletes revocations and refresh tokens that can no longer
+/// matter, and closes sessions idle past their expiry.
 pub async fn run_once(state: &AppState) {
-    match state.store.prune_expired_tokens(time::now()).await {
+    let now = time::now();
+    match state.store.prune_expired_tokens(now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(rows = n, "pruned expired tokens"),
         Err(e) => tracing::warn!(error = %e, "pruning expired tokens failed"),
+    }
+    match state.store.expire_sessions(now).await {
+        Ok(ids) if ids.is_empty() => {}
+        Ok(ids) => tracing::info!(sessions = ids.len(), "closed idle sessions"),
+        Err(e) => tracing::warn!(error = %e, "closing idle sessions failed"),
     }
 }

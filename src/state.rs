@@ -6,6 +6,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Passwords;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::ServeSettings;
+use crate::mcp::Registry;
 use crate::store::Store;
 
 /// Shared, read-only state of a running server.
@@ -20,4 +21,13 @@ pub struct AppState {
     pub passwords: Passwords,
     /// Failed-login limits.
     pub login_throttle: LoginThrottle,
+    /// Every tool, with compiled schemas.
+    pub tools: Registry,
+}
+
+impl AppState {
+    /// How long a session lives without a call.
+    pub fn session_idle_ttl(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.settings.session_idle).unwrap_or(chrono::Duration::MAX)
+    }
 }

@@ -8,8 +8,8 @@ use poem_openapi::param::Query;
 use poem_openapi::payload::{Form, Json};
 use poem_openapi::{ApiRequest, ApiResponse, Object, OpenApi};
 
-use super::ApiTags;
 use super::users::{UserCreate, UserOut};
+use super::{ApiTags, Message};
 use crate::auth::client_addr::client_addr;
 use crate::auth::tokens::{self, TokenPair};
 use crate::auth::{Auth, AuthMethod, authenticate};
@@ -76,13 +76,6 @@ struct RefreshRequest {
 struct LogoutRequest {
     /// The refresh token of this login; it and its family are revoked.
     refresh_token: Option<String>,
-}
-
-/// A plain confirmation.
-#[derive(Debug, Object)]
-struct Message {
-    /// What happened.
-    message: String,
 }
 
 /// Changes to your own account. `role` and `is_active` cannot be changed

@@ -3,13 +3,22 @@
 mod api_keys;
 mod auth;
 mod health;
-mod users;
+pub mod items;
+mod mcp;
+pub mod users;
 
 use std::sync::Arc;
 
-use poem_openapi::{OpenApiService, Tags};
+use poem_openapi::{Object, OpenApiService, Tags};
 
 use crate::state::AppState;
+
+/// A plain confirmation.
+#[derive(Debug, Object)]
+pub struct Message {
+    /// What happened.
+    pub message: String,
+}
 
 /// Groups of operations in the documentation.
 #[derive(Tags)]
@@ -22,6 +31,10 @@ pub enum ApiTags {
     Users,
     /// Your API keys.
     ApiKeys,
+    /// The item catalogue.
+    Items,
+    /// The tutorial's REST door to the MCP tools.
+    Mcp,
 }
 
 /// Every REST resource, as one documented service.
@@ -30,6 +43,8 @@ pub type Api = (
     auth::AuthApi,
     users::UsersApi,
     api_keys::ApiKeysApi,
+    items::ItemsApi,
+    mcp::McpRestApi,
 );
 
 /// Builds the OpenAPI service; `/docs` and `/openapi.json` are derived from it.
@@ -40,6 +55,8 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             auth::AuthApi::new(state.clone()),
             users::UsersApi::new(state.clone()),
             api_keys::ApiKeysApi::new(state.clone()),
+            items::ItemsApi::new(state.clone()),
+            mcp::McpRestApi::new(state.clone()),
         ),
         "aiapi",
         env!("CARGO_PKG_VERSION"),

@@ -19,7 +19,7 @@ use crate::state::AppState;
 use crate::store::{NewUser, UserChanges};
 
 /// A user as the API shows it (the tutorial's shape; never a password or key).
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct UserOut {
     /// Stable id.
     pub id: Uuid,

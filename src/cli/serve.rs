@@ -10,6 +10,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Passwords;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::{ProcessEnv, ServeSettings};
+use crate::mcp::Registry;
 use crate::state::AppState;
 use crate::{app, maintenance, startup};
 
@@ -60,6 +61,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             window: chrono::Duration::from_std(settings.login_lockout)
                 .unwrap_or(chrono::Duration::MAX),
         },
+        tools: Registry::new(),
         store,
         settings,
     });

@@ -1,13 +1,22 @@
-//! Plain types of the business: users, roles and permissions, time.
+//! Plain types of the business: users, roles and permissions, items and
+//! money, sessions, audit entries, time.
 //! Nothing here knows about HTTP or SQL.
 
 pub mod api_key;
+pub mod audit;
 pub mod credentials;
+pub mod item;
+pub mod money;
 pub mod role;
 pub mod seed;
+pub mod session;
 pub mod time;
 pub mod user;
 
 pub use api_key::ApiKey;
+pub use audit::{AuditEntry, AuditKind, Outcome, Surface};
+pub use item::{Item, ItemChanges, NewItem};
+pub use money::Money;
 pub use role::{Permission, Role};
+pub use session::Session;
 pub use user::User;

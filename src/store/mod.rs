@@ -4,14 +4,18 @@
 //! Upper layers see only [`StoreError`], never `sqlx` types.
 
 mod api_keys;
+mod audit;
 mod error;
+mod items;
 pub mod migrate;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod sessions;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod throttle;
 mod tokens;
+mod tx;
 mod users;
 
 use std::sync::Arc;
@@ -21,10 +25,17 @@ use async_trait::async_trait;
 
 use crate::config::DatabaseUrl;
 pub use api_keys::ApiKeyStore;
+pub use audit::{AuditStore, ToolUsage};
 pub use error::{StoreError, StoreResult};
+pub use items::{
+    CategoryCount, ItemFilter, ItemSort, ItemStore, PriceStats, TimeWindow, TrendInterval,
+    TrendPoint,
+};
 pub use migrate::{MigrationState, MigrationStatus};
+pub use sessions::{NewSession, SessionStore};
 pub use throttle::{FailurePolicy, ThrottleStore};
 pub use tokens::{AccessCheck, RefreshRecord, Revocation, Rotation, TokenStore};
+pub use tx::StoreTx;
 pub use users::{LAST_ADMIN, NewUser, UserChanges, UserStore};
 
 /// Which database a store runs on.
@@ -58,10 +69,22 @@ pub struct PoolSettings {
 /// Everything the service stores.
 #[async_trait]
 pub trait Store:
-    UserStore + ApiKeyStore + TokenStore + ThrottleStore + Send + Sync + 'static
+    UserStore
+    + ApiKeyStore
+    + TokenStore
+    + ThrottleStore
+    + ItemStore
+    + SessionStore
+    + AuditStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Which database this is.
     fn backend(&self) -> Backend;
+
+    /// Opens a write transaction.
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
 
     /// Checks that the database answers.
     async fn ping(&self) -> StoreResult<()>;

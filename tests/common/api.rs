@@ -85,6 +85,50 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// `POST /api/v1/mcp/execute` as `token`; returns status and body.
+    pub async fn execute(
+        &self,
+        token: &str,
+        tool: &str,
+        parameters: Value,
+        session: Option<&str>,
+    ) -> (u16, Value) {
+        let resp = self
+            .authed(Method::POST, "/api/v1/mcp/execute", token)
+            .json(&json!({"tool_name": tool, "parameters": parameters, "session_id": session}))
+            .send()
+            .await
+            .expect("execute");
+        status_and_json(resp).await
+    }
+
+    /// Opens a REST session as `token` and returns its id.
+    pub async fn open_session(&self, token: &str) -> String {
+        let resp = self
+            .authed(Method::POST, "/api/v1/mcp/session", token)
+            .send()
+            .await
+            .expect("session");
+        let (status, body) = status_and_json(resp).await;
+        assert_eq!(status, 200, "{body}");
+        body["session_id"].as_str().expect("session_id").to_owned()
+    }
+
+    /// Creates an item over REST as `token`; returns its JSON.
+    pub async fn create_item(&self, token: &str, item: Value) -> Value {
+        let resp = self
+            .authed(Method::POST, "/api/v1/items", token)
+            .json(&item)
+            .send()
+            .await
+            .expect("create item");
+        let (status, body) = status_and_json(resp).await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+}
+
 /// Status and JSON body (Null when the body is empty or not JSON).
 pub async fn status_and_json(resp: Response) -> (u16, Value) {
     let status = resp.status().as_u16();

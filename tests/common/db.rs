@@ -151,6 +151,51 @@ impl TestDb {
         }
     }
 
+    /// The first column of the first row of `sql` as an integer (test
+    /// inspection of what the service stored).
+    pub async fn scalar_i64(&self, sql: &str) -> i64 {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("open SQLite");
+                sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect(sql)
+            }
+            Backend::Postgres => {
+                let mut conn = PgConnection::connect(&self.url).await.expect("connect");
+                sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect(sql)
+            }
+        }
+    }
+
+    /// The first column of each row of `sql` as text (NULL as `None`).
+    pub async fn texts(&self, sql: &str) -> Vec<Option<String>> {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("open SQLite");
+                sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect(sql)
+            }
+            Backend::Postgres => {
+                let mut conn = PgConnection::connect(&self.url).await.expect("connect");
+                sqlx::query_scalar(AssertSqlSafe(sql.to_owned()))
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect(sql)
+            }
+        }
+    }
+
     /// Drops the Postgres database now (e.g. to simulate an outage).
     pub async fn drop_now(&self) {
         if let Some(name) = &self.pg_name {

@@ -2,8 +2,12 @@
 //! advisory lock around migrations so replicas starting together don't race.
 
 mod api_keys;
+mod audit;
+mod items;
+mod sessions;
 mod throttle;
 mod tokens;
+mod tx;
 mod users;
 
 use std::str::FromStr;
@@ -12,7 +16,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::migrate::{self, PgMigrator};
-use super::{Backend, MigrationStatus, PoolSettings, Store, StoreError, StoreResult};
+use super::{Backend, MigrationStatus, PoolSettings, Store, StoreError, StoreResult, StoreTx};
 use crate::config::DatabaseUrl;
 
 /// Key of the session-level advisory lock held while migrating ("aiapi" in ASCII).
@@ -40,6 +44,12 @@ impl PostgresStore {
 
 #[async_trait]
 impl Store for PostgresStore {
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
+        Ok(Box::new(tx::PgTx {
+            tx: self.pool.begin().await?,
+        }))
+    }
+
     fn backend(&self) -> Backend {
         Backend::Postgres
     }

@@ -77,24 +77,8 @@ impl UserStore for PostgresStore {
     }
 
     async fn create_user(&self, new: &NewUser, now: DateTime<Utc>) -> StoreResult<User> {
-        sqlx::query_as!(
-            UserRow,
-            "INSERT INTO users (id, username, email, full_name, role, password_hash,
-                                is_active, token_version, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, TRUE, 0, $7, $7)
-             RETURNING id, username, email, full_name, role, password_hash,
-                       is_active, token_version, created_at, updated_at, last_login_at",
-            Uuid::new_v4(),
-            new.username,
-            new.email,
-            new.full_name,
-            new.role.as_str(),
-            new.password_hash,
-            now
-        )
-        .fetch_one(&self.pool)
-        .await?
-        .try_into()
+        let mut conn = self.pool.acquire().await?;
+        insert(&mut conn, new, now).await
     }
 
     async fn list_users(&self, limit: i64, offset: i64) -> StoreResult<(Vec<User>, i64)> {
@@ -125,52 +109,9 @@ impl UserStore for PostgresStore {
         now: DateTime<Utc>,
     ) -> StoreResult<User> {
         let mut tx = self.pool.begin().await?;
-        if changes.role.is_some() || changes.is_active.is_some() {
-            // Lock the active admins: two concurrent demotions of the last
-            // two admins must not both see the other one still active.
-            sqlx::query_scalar!(
-                "SELECT id FROM users WHERE role = 'admin' AND is_active FOR UPDATE"
-            )
-            .fetch_all(&mut *tx)
-            .await?;
-        }
-        let user = sqlx::query_as!(
-            UserRow,
-            "UPDATE users SET
-                 username = COALESCE($1, username),
-                 email = COALESCE($2, email),
-                 full_name = CASE WHEN $3 THEN $4 ELSE full_name END,
-                 role = COALESCE($5, role),
-                 is_active = COALESCE($6, is_active),
-                 token_version = CASE WHEN $6 = FALSE THEN token_version + 1 ELSE token_version END,
-                 updated_at = $7
-             WHERE id = $8
-             RETURNING id, username, email, full_name, role, password_hash,
-                       is_active, token_version, created_at, updated_at, last_login_at",
-            changes.username,
-            changes.email,
-            changes.full_name.is_some(),
-            changes.full_name.clone().flatten(),
-            changes.role.map(|r| r.as_str()),
-            changes.is_active,
-            now,
-            id
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let admins = sqlx::query_scalar!(
-            r#"SELECT count(*) AS "admins!" FROM users WHERE role = 'admin' AND is_active"#
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if admins == 0 {
-            return Err(StoreError::Conflict {
-                constraint: LAST_ADMIN.into(),
-            });
-        }
+        let user = update(&mut tx, id, changes, now).await?;
         tx.commit().await?;
-        user.try_into()
+        Ok(user)
     }
 
     async fn set_password(&self, id: Uuid, hash: &str, now: DateTime<Utc>) -> StoreResult<User> {
@@ -212,4 +153,82 @@ impl UserStore for PostgresStore {
             .await?;
         Ok(())
     }
+}
+
+/// Inserts a user (inside a transaction, or alone).
+pub(super) async fn insert(
+    conn: &mut sqlx::PgConnection,
+    new: &NewUser,
+    now: DateTime<Utc>,
+) -> StoreResult<User> {
+    sqlx::query_as!(
+        UserRow,
+        "INSERT INTO users (id, username, email, full_name, role, password_hash,
+                            is_active, token_version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, TRUE, 0, $7, $7)
+         RETURNING id, username, email, full_name, role, password_hash,
+                   is_active, token_version, created_at, updated_at, last_login_at",
+        Uuid::new_v4(),
+        new.username,
+        new.email,
+        new.full_name,
+        new.role.as_str(),
+        new.password_hash,
+        now
+    )
+    .fetch_one(conn)
+    .await?
+    .try_into()
+}
+
+/// Changes a user inside a transaction, refusing to leave no active admin.
+pub(super) async fn update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+    changes: &UserChanges,
+    now: DateTime<Utc>,
+) -> StoreResult<User> {
+    if changes.role.is_some() || changes.is_active.is_some() {
+        // Lock the active admins: two concurrent demotions of the last
+        // two admins must not both see the other one still active.
+        sqlx::query_scalar!("SELECT id FROM users WHERE role = 'admin' AND is_active FOR UPDATE")
+            .fetch_all(&mut *conn)
+            .await?;
+    }
+    let user = sqlx::query_as!(
+        UserRow,
+        "UPDATE users SET
+             username = COALESCE($1, username),
+             email = COALESCE($2, email),
+             full_name = CASE WHEN $3 THEN $4 ELSE full_name END,
+             role = COALESCE($5, role),
+             is_active = COALESCE($6, is_active),
+             token_version = CASE WHEN $6 = FALSE THEN token_version + 1 ELSE token_version END,
+             updated_at = $7
+         WHERE id = $8
+         RETURNING id, username, email, full_name, role, password_hash,
+                   is_active, token_version, created_at, updated_at, last_login_at",
+        changes.username,
+        changes.email,
+        changes.full_name.is_some(),
+        changes.full_name.clone().flatten(),
+        changes.role.map(|r| r.as_str()),
+        changes.is_active,
+        now,
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let admins = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "admins!" FROM users WHERE role = 'admin' AND is_active"#
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if admins == 0 {
+        return Err(StoreError::Conflict {
+            constraint: LAST_ADMIN.into(),
+        });
+    }
+    user.try_into()
 }

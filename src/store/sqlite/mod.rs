@@ -7,8 +7,12 @@
 //! of [`crate::domain::time`].
 
 mod api_keys;
+mod audit;
+mod items;
+mod sessions;
 mod throttle;
 mod tokens;
+mod tx;
 mod users;
 
 use std::str::FromStr;
@@ -23,7 +27,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::migrate::{self, SqliteMigrator};
-use super::{Backend, MigrationStatus, PoolSettings, Store, StoreError, StoreResult};
+use super::{Backend, MigrationStatus, PoolSettings, Store, StoreError, StoreResult, StoreTx};
 use crate::config::DatabaseUrl;
 use crate::domain::time;
 
@@ -77,8 +81,22 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// A transaction on the writer, taking SQLite's write lock at once
+    /// (`BEGIN IMMEDIATE`) so reads inside it see what later writes build on.
+    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
+        Ok(Box::new(tx::SqliteTx {
+            tx: self.begin_write().await?,
+        }))
+    }
+
     fn backend(&self) -> Backend {
         Backend::Sqlite
     }

@@ -95,37 +95,10 @@ impl UserStore for SqliteStore {
     }
 
     async fn create_user(&self, new: &NewUser, now: DateTime<Utc>) -> StoreResult<User> {
-        let id = Uuid::new_v4();
-        let id_text = id.hyphenated().to_string();
-        let role = new.role.as_str();
-        let at = time::to_text(now);
-        sqlx::query!(
-            "INSERT INTO users (id, username, email, full_name, role, password_hash,
-                                is_active, token_version, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 0, ?7, ?7)",
-            id_text,
-            new.username,
-            new.email,
-            new.full_name,
-            role,
-            new.password_hash,
-            at
-        )
-        .execute(&self.write)
-        .await?;
-        Ok(User {
-            id,
-            username: new.username.clone(),
-            email: new.email.clone(),
-            full_name: new.full_name.clone(),
-            role: new.role,
-            password_hash: new.password_hash.clone(),
-            is_active: true,
-            token_version: 0,
-            created_at: now,
-            updated_at: now,
-            last_login_at: None,
-        })
+        let mut tx = self.begin_write().await?;
+        let user = insert(&mut tx, new, now).await?;
+        tx.commit().await?;
+        Ok(user)
     }
 
     async fn list_users(&self, limit: i64, offset: i64) -> StoreResult<(Vec<User>, i64)> {
@@ -155,49 +128,8 @@ impl UserStore for SqliteStore {
         changes: &UserChanges,
         now: DateTime<Utc>,
     ) -> StoreResult<User> {
-        let id = id.hyphenated().to_string();
-        let set_full_name = changes.full_name.is_some();
-        let full_name = changes.full_name.clone().flatten();
-        let role = changes.role.map(|r| r.as_str());
-        let at = time::to_text(now);
-        // One writer connection serialises writers, so the admin count read
-        // inside this transaction cannot change under it.
-        let mut tx = self.write.begin().await?;
-        let updated = sqlx::query!(
-            "UPDATE users SET
-                 username = COALESCE(?1, username),
-                 email = COALESCE(?2, email),
-                 full_name = CASE WHEN ?3 THEN ?4 ELSE full_name END,
-                 role = COALESCE(?5, role),
-                 is_active = COALESCE(?6, is_active),
-                 token_version = CASE WHEN ?6 = 0 THEN token_version + 1 ELSE token_version END,
-                 updated_at = ?7
-             WHERE id = ?8",
-            changes.username,
-            changes.email,
-            set_full_name,
-            full_name,
-            role,
-            changes.is_active,
-            at,
-            id
-        )
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        let admins = sqlx::query_scalar!(
-            r#"SELECT count(*) AS "admins!: i64" FROM users WHERE role = 'admin' AND is_active = 1"#
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if admins == 0 {
-            return Err(StoreError::Conflict {
-                constraint: LAST_ADMIN.into(),
-            });
-        }
-        let user = Self::user_after_write(&mut tx, &id).await?;
+        let mut tx = self.begin_write().await?;
+        let user = update(&mut tx, id, changes, now).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -240,4 +172,94 @@ impl UserStore for SqliteStore {
             .await?;
         Ok(())
     }
+}
+
+/// Inserts a user inside a transaction.
+pub(super) async fn insert(
+    conn: &mut sqlx::SqliteConnection,
+    new: &NewUser,
+    now: DateTime<Utc>,
+) -> StoreResult<User> {
+    let id = Uuid::new_v4();
+    let id_text = id.hyphenated().to_string();
+    let role = new.role.as_str();
+    let at = time::to_text(now);
+    sqlx::query!(
+        "INSERT INTO users (id, username, email, full_name, role, password_hash,
+                            is_active, token_version, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 0, ?7, ?7)",
+        id_text,
+        new.username,
+        new.email,
+        new.full_name,
+        role,
+        new.password_hash,
+        at
+    )
+    .execute(conn)
+    .await?;
+    Ok(User {
+        id,
+        username: new.username.clone(),
+        email: new.email.clone(),
+        full_name: new.full_name.clone(),
+        role: new.role,
+        password_hash: new.password_hash.clone(),
+        is_active: true,
+        token_version: 0,
+        created_at: now,
+        updated_at: now,
+        last_login_at: None,
+    })
+}
+
+/// Changes a user inside a transaction, refusing to leave no active admin.
+pub(super) async fn update(
+    conn: &mut sqlx::SqliteConnection,
+    id: Uuid,
+    changes: &UserChanges,
+    now: DateTime<Utc>,
+) -> StoreResult<User> {
+    let id = id.hyphenated().to_string();
+    let set_full_name = changes.full_name.is_some();
+    let full_name = changes.full_name.clone().flatten();
+    let role = changes.role.map(|r| r.as_str());
+    let at = time::to_text(now);
+    // One writer connection serialises writers, so the admin count read
+    // inside this transaction cannot change under it.
+    let updated = sqlx::query!(
+        "UPDATE users SET
+             username = COALESCE(?1, username),
+             email = COALESCE(?2, email),
+             full_name = CASE WHEN ?3 THEN ?4 ELSE full_name END,
+             role = COALESCE(?5, role),
+             is_active = COALESCE(?6, is_active),
+             token_version = CASE WHEN ?6 = 0 THEN token_version + 1 ELSE token_version END,
+             updated_at = ?7
+         WHERE id = ?8",
+        changes.username,
+        changes.email,
+        set_full_name,
+        full_name,
+        role,
+        changes.is_active,
+        at,
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    let admins = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "admins!: i64" FROM users WHERE role = 'admin' AND is_active = 1"#
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if admins == 0 {
+        return Err(StoreError::Conflict {
+            constraint: LAST_ADMIN.into(),
+        });
+    }
+    SqliteStore::user_after_write(conn, &id).await
 }

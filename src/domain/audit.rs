@@ -1,0 +1,256 @@
+//! Audit entries and the hash chain that makes the log tamper-evident.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::time;
+
+/// The `prev_hash` of the first row.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What kind of event a row records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditKind {
+    /// A tool call, on either door.
+    Tool,
+    /// Login, logout, token and key events.
+    Auth,
+    /// Account and session administration.
+    Admin,
+}
+
+/// Which door a request came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Surface {
+    /// The REST API.
+    Rest,
+    /// The MCP endpoint.
+    Mcp,
+    /// The command line.
+    Cli,
+}
+
+/// How an audited action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It did what was asked.
+    Success,
+    /// It ran and failed (a business failure or an internal error).
+    Error,
+    /// The caller lacked a permission.
+    Denied,
+    /// The arguments were invalid.
+    Invalid,
+    /// The tool, session or target does not exist (for this caller).
+    NotFound,
+    /// The caller was over a rate limit.
+    RateLimited,
+}
+
+macro_rules! text_enum {
+    ($ty:ty { $($variant:ident => $text:literal),* $(,)? }) => {
+        impl $ty {
+            /// The stored text.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),* }
+            }
+
+            /// Parses the stored text.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some(Self::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+text_enum!(AuditKind { Tool => "tool", Auth => "auth", Admin => "admin" });
+text_enum!(Surface { Rest => "rest", Mcp => "mcp", Cli => "cli" });
+text_enum!(Outcome {
+    Success => "success",
+    Error => "error",
+    Denied => "denied",
+    Invalid => "invalid",
+    NotFound => "not_found",
+    RateLimited => "rate_limited",
+});
+
+/// One audit row before it is chained.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// When it happened (microseconds).
+    pub occurred_at: DateTime<Utc>,
+    /// Tool, auth or admin.
+    pub kind: AuditKind,
+    /// The tool name or event name.
+    pub action: String,
+    /// Who, if known.
+    pub user_id: Option<Uuid>,
+    /// Their username at the time (or as typed, for failed logins).
+    pub username: Option<String>,
+    /// `bearer` or `api_key`.
+    pub auth_method: Option<String>,
+    /// The API key used, if one was.
+    pub api_key_id: Option<Uuid>,
+    /// The session, if any.
+    pub session_id: Option<String>,
+    /// Which door.
+    pub surface: Surface,
+    /// Canonical JSON text of the redacted arguments.
+    pub arguments: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// How long it took.
+    pub duration_ms: i64,
+    /// The request's id.
+    pub request_id: Option<String>,
+    /// The client's address.
+    pub client_addr: Option<String>,
+}
+
+impl AuditEntry {
+    /// The row's hash given the previous row's: SHA-256 over the previous
+    /// hash and every stored field, each length-prefixed so no two rows can
+    /// share an encoding. Timestamps use the stored text form.
+    pub fn chain_hash(&self, prev_hash: &str) -> String {
+        let mut hasher = Sha256::new();
+        let mut field = |value: Option<&str>| match value {
+            None => hasher.update(b"-"),
+            Some(v) => {
+                hasher.update((v.len() as u64).to_be_bytes());
+                hasher.update(v.as_bytes());
+            }
+        };
+        field(Some(prev_hash));
+        field(Some(&time::to_text(self.occurred_at)));
+        field(Some(self.kind.as_str()));
+        field(Some(&self.action));
+        field(self.user_id.map(|u| u.hyphenated().to_string()).as_deref());
+        field(self.username.as_deref());
+        field(self.auth_method.as_deref());
+        field(
+            self.api_key_id
+                .map(|u| u.hyphenated().to_string())
+                .as_deref(),
+        );
+        field(self.session_id.as_deref());
+        field(Some(self.surface.as_str()));
+        field(Some(&self.arguments));
+        field(Some(self.outcome.as_str()));
+        field(self.error.as_deref());
+        field(Some(&self.duration_ms.to_string()));
+        field(self.request_id.as_deref());
+        field(self.client_addr.as_deref());
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// Field names whose values never reach the audit log.
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    [
+        "password",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "authorization",
+    ]
+    .iter()
+    .any(|s| key.contains(s))
+}
+
+/// `value` with secrets replaced by `"***"`, as canonical JSON text (object
+/// keys sorted, no whitespace) so the stored bytes are stable.
+pub fn redacted_canonical_json(value: &Value) -> String {
+    fn write(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, key) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(key.clone()).to_string());
+                    out.push(':');
+                    if is_secret_key(key) {
+                        out.push_str("\"***\"");
+                    } else {
+                        write(&map[key], out);
+                    }
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(item, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn arguments_are_canonical_and_redacted() {
+        let args = json!({"b": 1, "a": {"password": "hunter2", "z": [1, {"api_key": "k", "y": null}]}, "access_token": "t"});
+        assert_eq!(
+            redacted_canonical_json(&args),
+            r#"{"a":{"password":"***","z":[1,{"api_key":"***","y":null}]},"access_token":"***","b":1}"#
+        );
+    }
+
+    #[test]
+    fn the_hash_covers_every_field_and_the_previous_hash() {
+        let entry = AuditEntry {
+            occurred_at: time::now(),
+            kind: AuditKind::Tool,
+            action: "create_item".into(),
+            user_id: Some(Uuid::new_v4()),
+            username: Some("alice".into()),
+            auth_method: Some("bearer".into()),
+            api_key_id: None,
+            session_id: None,
+            surface: Surface::Rest,
+            arguments: "{}".into(),
+            outcome: Outcome::Success,
+            error: None,
+            duration_ms: 3,
+            request_id: Some("r".into()),
+            client_addr: None,
+        };
+        let h = entry.chain_hash(GENESIS_HASH);
+        assert_eq!(h.len(), 64);
+        assert_ne!(h, entry.chain_hash(&h));
+        let mut changed = entry.clone();
+        changed.duration_ms = 4;
+        assert_ne!(h, changed.chain_hash(GENESIS_HASH));
+        let mut moved = entry.clone();
+        moved.username = None;
+        moved.auth_method = Some("alicebearer".into());
+        assert_ne!(h, moved.chain_hash(GENESIS_HASH));
+    }
+}

@@ -1,0 +1,290 @@
+//! The one executor behind both doors: validate the arguments against the
+//! tool's schema, check permissions and session ownership, run the tool, and
+//! write its audit row. A tool that changes data commits its change, its
+//! session's counter and its audit row in one transaction.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::registry::ToolSpec;
+use super::tools::{ToolContext, ToolFailure, ToolFn};
+use crate::auth::{AuthMethod, Principal};
+use crate::domain::audit::redacted_canonical_json;
+use crate::domain::{AuditEntry, AuditKind, Outcome, Permission, Surface, time};
+use crate::error::{ApiError, FieldError};
+use crate::state::AppState;
+use crate::store::StoreTx;
+
+/// Where a call came from, for the audit row.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    /// Which door.
+    pub surface: Surface,
+    /// The session the call belongs to, if any.
+    pub session_id: Option<String>,
+    /// The request's id.
+    pub request_id: Option<String>,
+    /// The client's address.
+    pub client_addr: Option<String>,
+}
+
+/// A call that ran: its result, or the business failure it reported.
+#[derive(Debug, Clone)]
+pub struct ToolOutcome {
+    /// The tool's name.
+    pub tool: String,
+    /// The result, or why the tool could not do what was asked.
+    pub result: Result<Value, String>,
+    /// When it finished.
+    pub timestamp: DateTime<Utc>,
+}
+
+/// A call that was refused before or while running; each maps to a status.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// No tool has this name.
+    #[error("tool {0:?} not found")]
+    UnknownTool(String),
+    /// The caller lacks a permission for the tool or its target.
+    #[error("{0}")]
+    Denied(String),
+    /// The arguments are invalid.
+    #[error("invalid arguments: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldError>),
+    /// The session is unknown, closed, expired or someone else's.
+    #[error("session not found")]
+    SessionNotFound,
+    /// The service failed.
+    #[error(transparent)]
+    Internal(#[from] ApiError),
+}
+
+impl From<ToolError> for ApiError {
+    fn from(err: ToolError) -> Self {
+        match err {
+            ToolError::UnknownTool(_) | ToolError::SessionNotFound => {
+                ApiError::NotFound(err.to_string())
+            }
+            ToolError::Denied(message) => ApiError::Forbidden(message),
+            ToolError::Invalid(errors) => ApiError::Validation(errors),
+            ToolError::Internal(e) => e,
+        }
+    }
+}
+
+/// Validates `arguments` against the tool's schema; every violation names
+/// its field (a JSON pointer) and the rule it breaks, never the value.
+fn validate(tool: &ToolSpec, arguments: &Value) -> Result<(), Vec<FieldError>> {
+    let errors: Vec<FieldError> = tool
+        .validator
+        .iter_errors(arguments)
+        .map(|e| {
+            let pointer = e.instance_path().to_string();
+            FieldError {
+                field: if pointer.is_empty() {
+                    "arguments".into()
+                } else {
+                    pointer
+                },
+                message: format!("{} ({})", e.masked(), e.kind().keyword()),
+            }
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+struct Audit<'a> {
+    state: &'a AppState,
+    principal: &'a Principal,
+    call: &'a CallContext,
+    tool: &'a str,
+    arguments: String,
+    started: Instant,
+}
+
+impl Audit<'_> {
+    fn entry(&self, outcome: Outcome, error: Option<String>) -> AuditEntry {
+        let (auth_method, api_key_id) = match &self.principal.method {
+            AuthMethod::Bearer { .. } => ("bearer", None),
+            AuthMethod::ApiKey { id } => ("api_key", Some(*id)),
+        };
+        AuditEntry {
+            occurred_at: time::now(),
+            kind: AuditKind::Tool,
+            action: self.tool.chars().take(100).collect(),
+            user_id: Some(self.principal.user.id),
+            username: Some(self.principal.user.username.clone()),
+            auth_method: Some(auth_method.into()),
+            api_key_id,
+            session_id: self.call.session_id.clone(),
+            surface: self.call.surface,
+            arguments: self.arguments.clone(),
+            outcome,
+            error,
+            duration_ms: self.started.elapsed().as_millis() as i64,
+            request_id: self.call.request_id.clone(),
+            client_addr: self.call.client_addr.clone(),
+        }
+    }
+
+    /// Records a call that changed nothing, in a transaction of its own.
+    async fn record(&self, outcome: Outcome, error: Option<String>) -> Result<(), ApiError> {
+        let mut tx = self.state.store.begin().await?;
+        tx.append_audit(&self.entry(outcome, error)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a refusal and returns it.
+    async fn refuse(&self, err: ToolError) -> ToolError {
+        let outcome = match &err {
+            ToolError::UnknownTool(_) | ToolError::SessionNotFound => Outcome::NotFound,
+            ToolError::Denied(_) => Outcome::Denied,
+            ToolError::Invalid(_) => Outcome::Invalid,
+            ToolError::Internal(_) => Outcome::Error,
+        };
+        match self.record(outcome, Some(err.to_string())).await {
+            Ok(()) => err,
+            Err(audit_failure) => ToolError::Internal(audit_failure),
+        }
+    }
+}
+
+/// Counts the call in its session (if any) inside `tx`; false if the session
+/// is not an open session of the caller.
+async fn touch_session(
+    state: &AppState,
+    principal: &Principal,
+    call: &CallContext,
+    tx: &mut dyn StoreTx,
+) -> Result<bool, ApiError> {
+    let Some(id) = &call.session_id else {
+        return Ok(true);
+    };
+    let now = time::now();
+    let expires = now + state.session_idle_ttl();
+    Ok(tx
+        .touch_session(id, principal.user.id, now, expires)
+        .await?)
+}
+
+/// Runs `tool_name` for `principal`.
+pub async fn execute(
+    state: &AppState,
+    principal: &Principal,
+    tool_name: &str,
+    arguments: Value,
+    call: &CallContext,
+) -> Result<ToolOutcome, ToolError> {
+    let audit = Audit {
+        state,
+        principal,
+        call,
+        tool: tool_name,
+        arguments: redacted_canonical_json(&arguments),
+        started: Instant::now(),
+    };
+    let Some(tool) = state.tools.get(tool_name) else {
+        return Err(audit
+            .refuse(ToolError::UnknownTool(tool_name.to_owned()))
+            .await);
+    };
+    for permission in std::iter::once(&Permission::UseMcpTools).chain(tool.permissions) {
+        if !principal.has(*permission) {
+            let denied = ToolError::Denied(format!(
+                "permission {permission} is required for tool {}",
+                tool.name
+            ));
+            return Err(audit.refuse(denied).await);
+        }
+    }
+    if let Err(errors) = validate(tool, &arguments) {
+        return Err(audit.refuse(ToolError::Invalid(errors)).await);
+    }
+    let ctx = ToolContext { state, principal };
+    match tool.run {
+        ToolFn::Read(run) => {
+            // Refuse a bad session before doing the work.
+            if let Some(id) = &call.session_id {
+                let open = state
+                    .store
+                    .session(id)
+                    .await
+                    .map_err(ApiError::from)?
+                    .is_some_and(|s| s.user_id == principal.user.id && s.is_open(time::now()));
+                if !open {
+                    return Err(audit.refuse(ToolError::SessionNotFound).await);
+                }
+            }
+            let result = run(&ctx, arguments).await;
+            let mut tx = state.store.begin().await.map_err(ApiError::from)?;
+            if !touch_session(state, principal, call, tx.as_mut()).await? {
+                drop(tx);
+                return Err(audit.refuse(ToolError::SessionNotFound).await);
+            }
+            finish(audit, tool.name, result, tx).await
+        }
+        ToolFn::Write(run) => {
+            let mut tx = state.store.begin().await.map_err(ApiError::from)?;
+            if !touch_session(state, principal, call, tx.as_mut()).await? {
+                drop(tx);
+                return Err(audit.refuse(ToolError::SessionNotFound).await);
+            }
+            let result = run(&ctx, arguments, tx.as_mut()).await;
+            if result.is_err() {
+                // The tool's partial changes must not commit: start over with
+                // only the session counter, and the audit row.
+                drop(tx);
+                tx = state.store.begin().await.map_err(ApiError::from)?;
+                touch_session(state, principal, call, tx.as_mut()).await?;
+            }
+            finish(audit, tool.name, result, tx).await
+        }
+    }
+}
+
+/// Appends the audit row last, commits, and shapes the answer.
+async fn finish(
+    audit: Audit<'_>,
+    tool: &str,
+    result: Result<Value, ToolFailure>,
+    mut tx: Box<dyn StoreTx>,
+) -> Result<ToolOutcome, ToolError> {
+    let (outcome, error, answer) = match result {
+        Ok(value) => (Outcome::Success, None, Ok(Ok(value))),
+        Err(ToolFailure::Business(message)) => {
+            (Outcome::Error, Some(message.clone()), Ok(Err(message)))
+        }
+        Err(ToolFailure::Denied(message)) => (
+            Outcome::Denied,
+            Some(message.clone()),
+            Err(ToolError::Denied(message)),
+        ),
+        Err(ToolFailure::Invalid(errors)) => {
+            let err = ToolError::Invalid(errors);
+            (Outcome::Invalid, Some(err.to_string()), Err(err))
+        }
+        Err(ToolFailure::Internal(e)) => {
+            let message = match &e {
+                ApiError::Internal(cause) => cause.clone(),
+                other => other.to_string(),
+            };
+            (Outcome::Error, Some(message), Err(ToolError::Internal(e)))
+        }
+    };
+    tx.append_audit(&audit.entry(outcome, error))
+        .await
+        .map_err(ApiError::from)?;
+    tx.commit().await.map_err(ApiError::from)?;
+    answer.map(|result| ToolOutcome {
+        tool: tool.to_owned(),
+        result,
+        timestamp: time::now(),
+    })
+}

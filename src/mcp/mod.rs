@@ -1,0 +1,10 @@
+//! Tools for AI models: one registry (schemas, permissions, annotations) and
+//! one executor (validate, authorize, run, audit) shared by both doors: the
+//! REST facade at `/api/v1/mcp` and the MCP endpoint at `/mcp`.
+
+pub mod executor;
+pub mod registry;
+mod tools;
+
+pub use executor::{CallContext, ToolError, ToolOutcome, execute};
+pub use registry::{Annotations, Registry, ToolCategory, ToolSpec};

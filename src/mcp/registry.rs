@@ -1,0 +1,150 @@
+//! The tool registry: each tool's name, title, description, category, JSON
+//! Schemas, required permissions, examples and MCP annotations, with its
+//! input validator compiled once.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::tools::{self, ToolFn};
+use crate::auth::Principal;
+use crate::domain::Permission;
+
+/// Groups of tools (the tutorial's categories).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, poem_openapi::Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum ToolCategory {
+    /// Creating and changing data.
+    DataManagement,
+    /// Finding data.
+    Search,
+    /// Aggregates over data.
+    Analysis,
+    /// Administration.
+    Admin,
+}
+
+/// MCP tool annotations: hints for clients about a tool's behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Annotations {
+    /// It changes nothing.
+    pub read_only_hint: bool,
+    /// It may destroy data.
+    pub destructive_hint: bool,
+    /// Calling it twice with the same arguments has no further effect.
+    pub idempotent_hint: bool,
+}
+
+/// Everything known about one tool.
+pub struct ToolSpec {
+    /// Unique name, e.g. `create_item`.
+    pub name: &'static str,
+    /// Human-readable title.
+    pub title: &'static str,
+    /// What it does, for people and models.
+    pub description: &'static str,
+    /// Its group.
+    pub category: ToolCategory,
+    /// JSON Schema of its arguments.
+    pub input_schema: Value,
+    /// JSON Schema of its result, where the result is structured.
+    pub output_schema: Option<Value>,
+    /// Every permission a caller needs (besides `use:mcp_tools`).
+    pub permissions: &'static [Permission],
+    /// Example arguments.
+    pub examples: Vec<Value>,
+    /// MCP hints.
+    pub annotations: Annotations,
+    pub(super) run: ToolFn,
+    pub(super) validator: jsonschema::Validator,
+}
+
+impl ToolSpec {
+    /// Whether `principal` may call this tool.
+    pub fn allowed_for(&self, principal: &Principal) -> bool {
+        principal.has(Permission::UseMcpTools) && self.permissions.iter().all(|p| principal.has(*p))
+    }
+}
+
+/// All tools, in a fixed order.
+pub struct Registry {
+    tools: Vec<ToolSpec>,
+}
+
+/// Builds a spec, compiling its input schema (a bad schema is a bug: panic at start).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn spec(
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+    category: ToolCategory,
+    permissions: &'static [Permission],
+    annotations: Annotations,
+    input_schema: Value,
+    output_schema: Option<Value>,
+    examples: Vec<Value>,
+    run: ToolFn,
+) -> ToolSpec {
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&input_schema)
+        .unwrap_or_else(|e| panic!("input schema of {name} is invalid: {e}"));
+    ToolSpec {
+        name,
+        title,
+        description,
+        category,
+        input_schema,
+        output_schema,
+        permissions,
+        examples,
+        annotations,
+        run,
+        validator,
+    }
+}
+
+impl Registry {
+    /// The registry of every tool this service offers.
+    pub fn new() -> Self {
+        Self {
+            tools: tools::all(),
+        }
+    }
+
+    /// The tool called `name`.
+    pub fn get(&self, name: &str) -> Option<&ToolSpec> {
+        self.tools.iter().find(|t| t.name == name)
+    }
+
+    /// The tools `principal` may use, in registry order.
+    pub fn visible_to<'a>(
+        &'a self,
+        principal: &'a Principal,
+    ) -> impl Iterator<Item = &'a ToolSpec> + 'a {
+        self.tools.iter().filter(|t| t.allowed_for(principal))
+    }
+
+    /// Every tool.
+    pub fn all(&self) -> &[ToolSpec] {
+        &self.tools
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// An object schema with the given properties and required names, closed to
+/// unknown properties so typos are errors rather than silently ignored.
+pub(super) fn object(properties: Value, required: &[&str]) -> Value {
+    json!({
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false,
+    })
+}

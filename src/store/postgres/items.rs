@@ -1,0 +1,279 @@
+//! The `items` table on Postgres. Substring search is `ILIKE`, served by the
+//! `pg_trgm` GIN indexes for patterns of three or more characters.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use super::PostgresStore;
+use crate::domain::{Item, ItemChanges, Money, NewItem};
+use crate::store::{
+    CategoryCount, ItemFilter, ItemSort, ItemStore, PriceStats, StoreResult, TimeWindow,
+    TrendInterval, TrendPoint,
+};
+
+#[derive(sqlx::FromRow)]
+struct ItemRow {
+    id: i64,
+    name: String,
+    description: Option<String>,
+    price_cents: i64,
+    tax_cents: Option<i64>,
+    category: Option<String>,
+    owner_id: Uuid,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<ItemRow> for Item {
+    fn from(row: ItemRow) -> Self {
+        Item {
+            id: row.id,
+            name: row.name,
+            description: row.description,
+            price: Money::from_cents(row.price_cents),
+            tax: row.tax_cents.map(Money::from_cents),
+            category: row.category,
+            owner_id: row.owner_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "id, name, description, price_cents, tax_cents, category, owner_id, created_at, updated_at";
+
+/// Appends the filter's conditions. Runtime SQL with bound values only: the
+/// set of conditions is the caller's choice, and `($1 IS NULL OR col = $1)`
+/// would keep the planner off the indexes.
+fn push_filters(qb: &mut QueryBuilder<Postgres>, filter: &ItemFilter) {
+    if let Some(text) = &filter.text {
+        let pattern = format!("%{}%", escape_like(text));
+        qb.push(" AND (name ILIKE ")
+            .push_bind(pattern.clone())
+            .push(" OR description ILIKE ")
+            .push_bind(pattern)
+            .push(")");
+    }
+    if let Some(category) = &filter.category {
+        qb.push(" AND category = ").push_bind(category.clone());
+    }
+    if let Some(min) = filter.min_price_cents {
+        qb.push(" AND price_cents >= ").push_bind(min);
+    }
+    if let Some(max) = filter.max_price_cents {
+        qb.push(" AND price_cents <= ").push_bind(max);
+    }
+}
+
+/// Escapes LIKE wildcards (backslash is Postgres's default escape) so user
+/// text matches literally.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+fn order_by(sort: ItemSort) -> &'static str {
+    match sort {
+        ItemSort::NewestFirst => " ORDER BY created_at DESC, id DESC",
+        ItemSort::OldestFirst => " ORDER BY created_at, id",
+        ItemSort::PriceAscending => " ORDER BY price_cents, id",
+        ItemSort::PriceDescending => " ORDER BY price_cents DESC, id DESC",
+        ItemSort::NameAscending => " ORDER BY name, id",
+        ItemSort::NameDescending => " ORDER BY name DESC, id DESC",
+    }
+}
+
+#[async_trait]
+impl ItemStore for PostgresStore {
+    async fn item(&self, id: i64) -> StoreResult<Option<Item>> {
+        Ok(sqlx::query_as!(
+            ItemRow,
+            "SELECT id, name, description, price_cents, tax_cents, category, owner_id, created_at, updated_at
+             FROM items WHERE id = $1",
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .map(Item::from))
+    }
+
+    async fn list_items(&self, filter: &ItemFilter) -> StoreResult<(Vec<Item>, i64)> {
+        let mut page =
+            QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM items WHERE TRUE"));
+        push_filters(&mut page, filter);
+        page.push(order_by(filter.sort))
+            .push(" LIMIT ")
+            .push_bind(filter.limit)
+            .push(" OFFSET ")
+            .push_bind(filter.offset);
+        let rows: Vec<ItemRow> = page.build_query_as().fetch_all(&self.pool).await?;
+        let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM items WHERE TRUE");
+        push_filters(&mut count, filter);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        Ok((rows.into_iter().map(Item::from).collect(), total))
+    }
+
+    async fn price_distribution(&self, window: TimeWindow) -> StoreResult<PriceStats> {
+        let (from, to) = window.bounds();
+        let row = sqlx::query!(
+            r#"SELECT count(*) AS "total!",
+                      min(price_cents) AS min_cents,
+                      max(price_cents) AS max_cents,
+                      avg(price_cents)::float8 AS avg_cents,
+                      count(*) FILTER (WHERE price_cents < 10000000) AS "under_100k!",
+                      count(*) FILTER (WHERE price_cents >= 10000000 AND price_cents < 50000000) AS "from_100k!",
+                      count(*) FILTER (WHERE price_cents >= 50000000 AND price_cents < 100000000) AS "from_500k!",
+                      count(*) FILTER (WHERE price_cents >= 100000000) AS "over_1m!"
+               FROM items WHERE created_at >= $1 AND created_at < $2"#,
+            from,
+            to
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(PriceStats {
+            total_items: row.total,
+            min_cents: row.min_cents,
+            max_cents: row.max_cents,
+            avg_cents: row.avg_cents,
+            under_100k: row.under_100k,
+            from_100k_to_500k: row.from_100k,
+            from_500k_to_1m: row.from_500k,
+            over_1m: row.over_1m,
+        })
+    }
+
+    async fn category_breakdown(&self, window: TimeWindow) -> StoreResult<Vec<CategoryCount>> {
+        let (from, to) = window.bounds();
+        let rows = sqlx::query!(
+            r#"SELECT category, count(*) AS "count!", avg(price_cents)::float8 AS "avg_cents!"
+               FROM items WHERE created_at >= $1 AND created_at < $2
+               GROUP BY category ORDER BY 2 DESC, category LIMIT 1000"#,
+            from,
+            to
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| CategoryCount {
+                category: r.category,
+                count: r.count,
+                avg_cents: r.avg_cents,
+            })
+            .collect())
+    }
+
+    async fn trend(
+        &self,
+        window: TimeWindow,
+        interval: TrendInterval,
+    ) -> StoreResult<Vec<TrendPoint>> {
+        let (from, to) = window.bounds();
+        let unit = match interval {
+            TrendInterval::Day => "day",
+            TrendInterval::Week => "week",
+        };
+        let rows = sqlx::query!(
+            r#"SELECT to_char(date_trunc($3, created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS "period!",
+                      count(*) AS "count!", avg(price_cents)::float8 AS "avg_cents!"
+               FROM items WHERE created_at >= $1 AND created_at < $2
+               GROUP BY 1 ORDER BY 1 LIMIT 5000"#,
+            from,
+            to,
+            unit
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| TrendPoint {
+                period: r.period,
+                count: r.count,
+                avg_cents: r.avg_cents,
+            })
+            .collect())
+    }
+}
+
+/// Inserts an item inside a transaction.
+pub(super) async fn insert(
+    conn: &mut PgConnection,
+    new: &NewItem,
+    now: DateTime<Utc>,
+) -> StoreResult<Item> {
+    Ok(sqlx::query_as!(
+        ItemRow,
+        "INSERT INTO items (name, description, price_cents, tax_cents, category, owner_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+         RETURNING id, name, description, price_cents, tax_cents, category, owner_id, created_at, updated_at",
+        new.name,
+        new.description,
+        new.price.cents(),
+        new.tax.map(Money::cents),
+        new.category,
+        new.owner_id,
+        now
+    )
+    .fetch_one(conn)
+    .await?
+    .into())
+}
+
+/// Reads and row-locks an item inside a transaction.
+pub(super) async fn get_for_update(conn: &mut PgConnection, id: i64) -> StoreResult<Option<Item>> {
+    Ok(sqlx::query_as!(
+        ItemRow,
+        "SELECT id, name, description, price_cents, tax_cents, category, owner_id, created_at, updated_at
+         FROM items WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(conn)
+    .await?
+    .map(Item::from))
+}
+
+/// Applies changes inside a transaction.
+pub(super) async fn update(
+    conn: &mut PgConnection,
+    id: i64,
+    changes: &ItemChanges,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<Item>> {
+    Ok(sqlx::query_as!(
+        ItemRow,
+        "UPDATE items SET
+             name = COALESCE($1, name),
+             description = CASE WHEN $2 THEN $3 ELSE description END,
+             price_cents = COALESCE($4, price_cents),
+             tax_cents = CASE WHEN $5 THEN $6 ELSE tax_cents END,
+             category = CASE WHEN $7 THEN $8 ELSE category END,
+             updated_at = $9
+         WHERE id = $10
+         RETURNING id, name, description, price_cents, tax_cents, category, owner_id, created_at, updated_at",
+        changes.name,
+        changes.description.is_some(),
+        changes.description.clone().flatten(),
+        changes.price.map(Money::cents),
+        changes.tax.is_some(),
+        changes.tax.flatten().map(Money::cents),
+        changes.category.is_some(),
+        changes.category.clone().flatten(),
+        now,
+        id
+    )
+    .fetch_optional(conn)
+    .await?
+    .map(Item::from))
+}
+
+/// Deletes an item inside a transaction.
+pub(super) async fn delete(conn: &mut PgConnection, id: i64) -> StoreResult<bool> {
+    let deleted = sqlx::query!("DELETE FROM items WHERE id = $1", id)
+        .execute(conn)
+        .await?;
+    Ok(deleted.rows_affected() > 0)
+}

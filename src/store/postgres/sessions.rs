@@ -1,0 +1,193 @@
+//! The `mcp_sessions` table on Postgres.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::PostgresStore;
+use crate::domain::{Session, Surface};
+use crate::store::{NewSession, SessionStore, StoreError, StoreResult};
+
+struct SessionRow {
+    id: String,
+    user_id: Uuid,
+    surface: String,
+    protocol_version: Option<String>,
+    context_size: i32,
+    context_version: i64,
+    tool_usage_count: i64,
+    created_at: DateTime<Utc>,
+    last_activity_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<SessionRow> for Session {
+    type Error = StoreError;
+
+    fn try_from(row: SessionRow) -> Result<Self, Self::Error> {
+        Ok(Session {
+            surface: Surface::parse(&row.surface)
+                .ok_or_else(|| StoreError::Other(format!("bad surface {:?}", row.surface)))?,
+            id: row.id,
+            user_id: row.user_id,
+            protocol_version: row.protocol_version,
+            context_size: i64::from(row.context_size),
+            context_version: row.context_version,
+            tool_usage_count: row.tool_usage_count,
+            created_at: row.created_at,
+            last_activity_at: row.last_activity_at,
+            expires_at: row.expires_at,
+            closed_at: row.closed_at,
+        })
+    }
+}
+
+#[async_trait]
+impl SessionStore for PostgresStore {
+    async fn create_session(&self, new: &NewSession, now: DateTime<Utc>) -> StoreResult<Session> {
+        sqlx::query_as!(
+            SessionRow,
+            r#"INSERT INTO mcp_sessions (id, user_id, surface, protocol_version, client_info,
+                                         created_at, last_activity_at, expires_at)
+               VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $6, $7)
+               RETURNING id, user_id, surface, protocol_version,
+                         octet_length(context::text) AS "context_size!", context_version,
+                         tool_usage_count, created_at, last_activity_at, expires_at, closed_at"#,
+            new.id,
+            new.user_id,
+            new.surface.as_str(),
+            new.protocol_version,
+            new.client_info,
+            now,
+            new.expires_at
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_into()
+    }
+
+    async fn session(&self, id: &str) -> StoreResult<Option<Session>> {
+        sqlx::query_as!(
+            SessionRow,
+            r#"SELECT id, user_id, surface, protocol_version,
+                      octet_length(context::text) AS "context_size!", context_version,
+                      tool_usage_count, created_at, last_activity_at, expires_at, closed_at
+               FROM mcp_sessions WHERE id = $1"#,
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .map(Session::try_from)
+        .transpose()
+    }
+
+    async fn close_session(&self, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        let closed = sqlx::query!(
+            "UPDATE mcp_sessions SET closed_at = $1
+             WHERE id = $2 AND closed_at IS NULL AND expires_at > $1",
+            now,
+            id
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(closed.rows_affected() > 0)
+    }
+
+    async fn list_open_sessions(
+        &self,
+        user_id: Option<Uuid>,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<(Vec<Session>, i64)> {
+        let (rows, total) = match user_id {
+            Some(user_id) => {
+                let rows = sqlx::query_as!(
+                    SessionRow,
+                    r#"SELECT id, user_id, surface, protocol_version,
+                              octet_length(context::text) AS "context_size!", context_version,
+                              tool_usage_count, created_at, last_activity_at, expires_at, closed_at
+                       FROM mcp_sessions
+                       WHERE user_id = $1 AND closed_at IS NULL AND expires_at > $2
+                       ORDER BY created_at DESC LIMIT $3"#,
+                    user_id,
+                    now,
+                    limit
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let total = sqlx::query_scalar!(
+                    r#"SELECT count(*) AS "n!" FROM mcp_sessions
+                       WHERE user_id = $1 AND closed_at IS NULL AND expires_at > $2"#,
+                    user_id,
+                    now
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                (rows, total)
+            }
+            None => {
+                let rows = sqlx::query_as!(
+                    SessionRow,
+                    r#"SELECT id, user_id, surface, protocol_version,
+                              octet_length(context::text) AS "context_size!", context_version,
+                              tool_usage_count, created_at, last_activity_at, expires_at, closed_at
+                       FROM mcp_sessions
+                       WHERE closed_at IS NULL AND expires_at > $1
+                       ORDER BY created_at DESC LIMIT $2"#,
+                    now,
+                    limit
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let total = sqlx::query_scalar!(
+                    r#"SELECT count(*) AS "n!" FROM mcp_sessions
+                       WHERE closed_at IS NULL AND expires_at > $1"#,
+                    now
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                (rows, total)
+            }
+        };
+        let sessions = rows
+            .into_iter()
+            .map(Session::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok((sessions, total))
+    }
+
+    async fn expire_sessions(&self, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar!(
+            "UPDATE mcp_sessions SET closed_at = expires_at
+             WHERE closed_at IS NULL AND expires_at <= $1
+             RETURNING id",
+            now
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+/// Counts a tool call in an open session of `user_id`, inside a transaction.
+pub(super) async fn touch(
+    conn: &mut PgConnection,
+    id: &str,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let touched = sqlx::query!(
+        "UPDATE mcp_sessions
+         SET tool_usage_count = tool_usage_count + 1, last_activity_at = $1, expires_at = $2
+         WHERE id = $3 AND user_id = $4 AND closed_at IS NULL AND expires_at > $1",
+        now,
+        expires_at,
+        id,
+        user_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(touched.rows_affected() > 0)
+}

@@ -1,0 +1,49 @@
+//! The `mcp_sessions` table.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::StoreResult;
+use crate::domain::{Session, Surface};
+
+/// A session to open.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// Its id.
+    pub id: String,
+    /// Its owner.
+    pub user_id: Uuid,
+    /// Which door.
+    pub surface: Surface,
+    /// Negotiated MCP version, for MCP sessions.
+    pub protocol_version: Option<String>,
+    /// The client's `clientInfo`, as JSON text.
+    pub client_info: Option<String>,
+    /// When it expires unless used.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Session bookkeeping.
+#[async_trait]
+pub trait SessionStore {
+    /// Opens a session.
+    async fn create_session(&self, new: &NewSession, now: DateTime<Utc>) -> StoreResult<Session>;
+
+    /// A session in any state.
+    async fn session(&self, id: &str) -> StoreResult<Option<Session>>;
+
+    /// Closes an open session; `false` if there is no open one.
+    async fn close_session(&self, id: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// Open sessions, newest first: one user's, or everyone's with `None`.
+    async fn list_open_sessions(
+        &self,
+        user_id: Option<Uuid>,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<(Vec<Session>, i64)>;
+
+    /// Marks sessions idle past their expiry as closed; returns their ids.
+    async fn expire_sessions(&self, now: DateTime<Utc>) -> StoreResult<Vec<String>>;
+}

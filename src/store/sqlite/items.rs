@@ -1,0 +1,316 @@
+//! The `items` table on SQLite. Substring search uses the FTS5 trigram
+//! index for queries of three or more characters.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::{SqliteStore, parse_time, parse_uuid};
+use crate::domain::{Item, ItemChanges, Money, NewItem, time};
+use crate::store::{
+    CategoryCount, ItemFilter, ItemSort, ItemStore, PriceStats, StoreError, StoreResult,
+    TimeWindow, TrendInterval, TrendPoint,
+};
+
+#[derive(sqlx::FromRow)]
+struct ItemRow {
+    id: i64,
+    name: String,
+    description: Option<String>,
+    price_cents: i64,
+    tax_cents: Option<i64>,
+    category: Option<String>,
+    owner_id: String,
+    created_at: String,
+    updated_at: String,
+}
+
+impl TryFrom<ItemRow> for Item {
+    type Error = StoreError;
+
+    fn try_from(row: ItemRow) -> Result<Self, Self::Error> {
+        Ok(Item {
+            id: row.id,
+            name: row.name,
+            description: row.description,
+            price: Money::from_cents(row.price_cents),
+            tax: row.tax_cents.map(Money::from_cents),
+            category: row.category,
+            owner_id: parse_uuid(&row.owner_id)?,
+            created_at: parse_time(&row.created_at)?,
+            updated_at: parse_time(&row.updated_at)?,
+        })
+    }
+}
+
+const COLUMNS: &str =
+    "id, name, description, price_cents, tax_cents, category, owner_id, created_at, updated_at";
+
+/// Appends the filter's conditions. Runtime SQL with bound values only: the
+/// set of conditions is the caller's choice, and `(? IS NULL OR col = ?)`
+/// would keep the planner off the indexes.
+fn push_filters(qb: &mut QueryBuilder<Sqlite>, filter: &ItemFilter) {
+    if let Some(text) = &filter.text {
+        if text.chars().count() >= 3 {
+            // A quoted FTS5 phrase: with the trigram tokenizer, a substring.
+            qb.push(" AND id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ")
+                .push_bind(format!("\"{}\"", text.replace('"', "\"\"")))
+                .push(")");
+        } else {
+            let pattern = format!("%{}%", escape_like(text));
+            qb.push(" AND (name LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\' OR description LIKE ")
+                .push_bind(pattern)
+                .push(" ESCAPE '\\')");
+        }
+    }
+    if let Some(category) = &filter.category {
+        qb.push(" AND category = ").push_bind(category.clone());
+    }
+    if let Some(min) = filter.min_price_cents {
+        qb.push(" AND price_cents >= ").push_bind(min);
+    }
+    if let Some(max) = filter.max_price_cents {
+        qb.push(" AND price_cents <= ").push_bind(max);
+    }
+}
+
+/// Escapes LIKE wildcards so user text matches literally.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+fn order_by(sort: ItemSort) -> &'static str {
+    match sort {
+        ItemSort::NewestFirst => " ORDER BY created_at DESC, id DESC",
+        ItemSort::OldestFirst => " ORDER BY created_at, id",
+        ItemSort::PriceAscending => " ORDER BY price_cents, id",
+        ItemSort::PriceDescending => " ORDER BY price_cents DESC, id DESC",
+        ItemSort::NameAscending => " ORDER BY name, id",
+        ItemSort::NameDescending => " ORDER BY name DESC, id DESC",
+    }
+}
+
+#[async_trait]
+impl ItemStore for SqliteStore {
+    async fn item(&self, id: i64) -> StoreResult<Option<Item>> {
+        sqlx::query_as!(
+            ItemRow,
+            "SELECT id, name, description, price_cents, tax_cents, category, owner_id, created_at, updated_at
+             FROM items WHERE id = ?1",
+            id
+        )
+        .fetch_optional(&self.read)
+        .await?
+        .map(Item::try_from)
+        .transpose()
+    }
+
+    async fn list_items(&self, filter: &ItemFilter) -> StoreResult<(Vec<Item>, i64)> {
+        let mut page =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM items WHERE 1 = 1"));
+        push_filters(&mut page, filter);
+        page.push(order_by(filter.sort))
+            .push(" LIMIT ")
+            .push_bind(filter.limit)
+            .push(" OFFSET ")
+            .push_bind(filter.offset);
+        let rows: Vec<ItemRow> = page.build_query_as().fetch_all(&self.read).await?;
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM items WHERE 1 = 1");
+        push_filters(&mut count, filter);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
+        let items = rows
+            .into_iter()
+            .map(Item::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok((items, total))
+    }
+
+    async fn price_distribution(&self, window: TimeWindow) -> StoreResult<PriceStats> {
+        let (from, to) = window.bounds();
+        let (from, to) = (time::to_text(from), time::to_text(to));
+        let row = sqlx::query!(
+            r#"SELECT count(*) AS "total!: i64",
+                      min(price_cents) AS "min_cents: i64",
+                      max(price_cents) AS "max_cents: i64",
+                      avg(price_cents) AS "avg_cents: f64",
+                      count(*) FILTER (WHERE price_cents < 10000000) AS "under_100k!: i64",
+                      count(*) FILTER (WHERE price_cents >= 10000000 AND price_cents < 50000000) AS "from_100k!: i64",
+                      count(*) FILTER (WHERE price_cents >= 50000000 AND price_cents < 100000000) AS "from_500k!: i64",
+                      count(*) FILTER (WHERE price_cents >= 100000000) AS "over_1m!: i64"
+               FROM items WHERE created_at >= ?1 AND created_at < ?2"#,
+            from,
+            to
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(PriceStats {
+            total_items: row.total,
+            min_cents: row.min_cents,
+            max_cents: row.max_cents,
+            avg_cents: row.avg_cents,
+            under_100k: row.under_100k,
+            from_100k_to_500k: row.from_100k,
+            from_500k_to_1m: row.from_500k,
+            over_1m: row.over_1m,
+        })
+    }
+
+    async fn category_breakdown(&self, window: TimeWindow) -> StoreResult<Vec<CategoryCount>> {
+        let (from, to) = window.bounds();
+        let (from, to) = (time::to_text(from), time::to_text(to));
+        let rows = sqlx::query!(
+            r#"SELECT category, count(*) AS "count!: i64", avg(price_cents) AS "avg_cents!: f64"
+               FROM items WHERE created_at >= ?1 AND created_at < ?2
+               GROUP BY category ORDER BY 2 DESC, category LIMIT 1000"#,
+            from,
+            to
+        )
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| CategoryCount {
+                category: r.category,
+                count: r.count,
+                avg_cents: r.avg_cents,
+            })
+            .collect())
+    }
+
+    async fn trend(
+        &self,
+        window: TimeWindow,
+        interval: TrendInterval,
+    ) -> StoreResult<Vec<TrendPoint>> {
+        let (from, to) = window.bounds();
+        let (from, to) = (time::to_text(from), time::to_text(to));
+        let week = interval == TrendInterval::Week;
+        // A week is named by its Monday: back six days, then on to the next Monday.
+        let rows = sqlx::query!(
+            r#"SELECT CASE WHEN ?3 THEN date(created_at, '-6 days', 'weekday 1')
+                           ELSE substr(created_at, 1, 10) END AS "period!: String",
+                      count(*) AS "count!: i64", avg(price_cents) AS "avg_cents!: f64"
+               FROM items WHERE created_at >= ?1 AND created_at < ?2
+               GROUP BY 1 ORDER BY 1 LIMIT 5000"#,
+            from,
+            to,
+            week
+        )
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| TrendPoint {
+                period: r.period,
+                count: r.count,
+                avg_cents: r.avg_cents,
+            })
+            .collect())
+    }
+}
+
+/// Inserts an item inside a transaction.
+pub(super) async fn insert(
+    conn: &mut SqliteConnection,
+    new: &NewItem,
+    now: DateTime<Utc>,
+) -> StoreResult<Item> {
+    let owner = new.owner_id.hyphenated().to_string();
+    let at = time::to_text(now);
+    let price = new.price.cents();
+    let tax = new.tax.map(Money::cents);
+    let id = sqlx::query_scalar!(
+        r#"INSERT INTO items (name, description, price_cents, tax_cents, category, owner_id, created_at, updated_at)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING id AS "id!: i64""#,
+        new.name,
+        new.description,
+        price,
+        tax,
+        new.category,
+        owner,
+        at
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(Item {
+        id,
+        name: new.name.clone(),
+        description: new.description.clone(),
+        price: new.price,
+        tax: new.tax,
+        category: new.category.clone(),
+        owner_id: new.owner_id,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+/// Reads an item inside a write transaction (SQLite's write lock, taken by
+/// `BEGIN IMMEDIATE`, already excludes other writers).
+pub(super) async fn get_in(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<Item>> {
+    sqlx::query_as!(
+        ItemRow,
+        "SELECT id, name, description, price_cents, tax_cents, category, owner_id, created_at, updated_at
+         FROM items WHERE id = ?1 /* in transaction */",
+        id
+    )
+    .fetch_optional(conn)
+    .await?
+    .map(Item::try_from)
+    .transpose()
+}
+
+/// Applies changes inside a transaction.
+pub(super) async fn update(
+    conn: &mut SqliteConnection,
+    id: i64,
+    changes: &ItemChanges,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<Item>> {
+    let at = time::to_text(now);
+    let set_description = changes.description.is_some();
+    let description = changes.description.clone().flatten();
+    let price = changes.price.map(Money::cents);
+    let set_tax = changes.tax.is_some();
+    let tax = changes.tax.flatten().map(Money::cents);
+    let set_category = changes.category.is_some();
+    let category = changes.category.clone().flatten();
+    let updated = sqlx::query!(
+        "UPDATE items SET
+             name = COALESCE(?1, name),
+             description = CASE WHEN ?2 THEN ?3 ELSE description END,
+             price_cents = COALESCE(?4, price_cents),
+             tax_cents = CASE WHEN ?5 THEN ?6 ELSE tax_cents END,
+             category = CASE WHEN ?7 THEN ?8 ELSE category END,
+             updated_at = ?9
+         WHERE id = ?10",
+        changes.name,
+        set_description,
+        description,
+        price,
+        set_tax,
+        tax,
+        set_category,
+        category,
+        at,
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(None);
+    }
+    get_in(conn, id).await
+}
+
+/// Deletes an item inside a transaction.
+pub(super) async fn delete(conn: &mut SqliteConnection, id: i64) -> StoreResult<bool> {
+    let deleted = sqlx::query!("DELETE FROM items WHERE id = ?1", id)
+        .execute(conn)
+        .await?;
+    Ok(deleted.rows_affected() > 0)
+}

@@ -1,0 +1,209 @@
+//! The `mcp_sessions` table on SQLite.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+use uuid::Uuid;
+
+use super::{SqliteStore, parse_time, parse_uuid};
+use crate::domain::{Session, Surface, time};
+use crate::store::{NewSession, SessionStore, StoreError, StoreResult};
+
+struct SessionRow {
+    id: String,
+    user_id: String,
+    surface: String,
+    protocol_version: Option<String>,
+    context_size: i64,
+    context_version: i64,
+    tool_usage_count: i64,
+    created_at: String,
+    last_activity_at: String,
+    expires_at: String,
+    closed_at: Option<String>,
+}
+
+impl TryFrom<SessionRow> for Session {
+    type Error = StoreError;
+
+    fn try_from(row: SessionRow) -> Result<Self, Self::Error> {
+        Ok(Session {
+            user_id: parse_uuid(&row.user_id)?,
+            surface: Surface::parse(&row.surface)
+                .ok_or_else(|| StoreError::Other(format!("bad surface {:?}", row.surface)))?,
+            created_at: parse_time(&row.created_at)?,
+            last_activity_at: parse_time(&row.last_activity_at)?,
+            expires_at: parse_time(&row.expires_at)?,
+            closed_at: row.closed_at.as_deref().map(parse_time).transpose()?,
+            id: row.id,
+            protocol_version: row.protocol_version,
+            context_size: row.context_size,
+            context_version: row.context_version,
+            tool_usage_count: row.tool_usage_count,
+        })
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn create_session(&self, new: &NewSession, now: DateTime<Utc>) -> StoreResult<Session> {
+        let user_id = new.user_id.hyphenated().to_string();
+        let surface = new.surface.as_str();
+        let at = time::to_text(now);
+        let expires_at = time::to_text(new.expires_at);
+        sqlx::query!(
+            "INSERT INTO mcp_sessions (id, user_id, surface, protocol_version, client_info,
+                                       created_at, last_activity_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+            new.id,
+            user_id,
+            surface,
+            new.protocol_version,
+            new.client_info,
+            at,
+            expires_at
+        )
+        .execute(&self.write)
+        .await?;
+        Ok(Session {
+            id: new.id.clone(),
+            user_id: new.user_id,
+            surface: new.surface,
+            protocol_version: new.protocol_version.clone(),
+            context_size: 2,
+            context_version: 0,
+            tool_usage_count: 0,
+            created_at: now,
+            last_activity_at: now,
+            expires_at: new.expires_at,
+            closed_at: None,
+        })
+    }
+
+    async fn session(&self, id: &str) -> StoreResult<Option<Session>> {
+        sqlx::query_as!(
+            SessionRow,
+            r#"SELECT id, user_id, surface, protocol_version, length(context) AS "context_size!: i64",
+                      context_version, tool_usage_count, created_at, last_activity_at, expires_at, closed_at
+               FROM mcp_sessions WHERE id = ?1"#,
+            id
+        )
+        .fetch_optional(&self.read)
+        .await?
+        .map(Session::try_from)
+        .transpose()
+    }
+
+    async fn close_session(&self, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        let at = time::to_text(now);
+        let closed = sqlx::query!(
+            "UPDATE mcp_sessions SET closed_at = ?1
+             WHERE id = ?2 AND closed_at IS NULL AND expires_at > ?1",
+            at,
+            id
+        )
+        .execute(&self.write)
+        .await?;
+        Ok(closed.rows_affected() > 0)
+    }
+
+    async fn list_open_sessions(
+        &self,
+        user_id: Option<Uuid>,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<(Vec<Session>, i64)> {
+        let at = time::to_text(now);
+        let (rows, total) = match user_id {
+            Some(user_id) => {
+                let user_id = user_id.hyphenated().to_string();
+                let rows = sqlx::query_as!(
+                    SessionRow,
+                    r#"SELECT id, user_id, surface, protocol_version, length(context) AS "context_size!: i64",
+                              context_version, tool_usage_count, created_at, last_activity_at, expires_at, closed_at
+                       FROM mcp_sessions
+                       WHERE user_id = ?1 AND closed_at IS NULL AND expires_at > ?2
+                       ORDER BY created_at DESC LIMIT ?3"#,
+                    user_id,
+                    at,
+                    limit
+                )
+                .fetch_all(&self.read)
+                .await?;
+                let total = sqlx::query_scalar!(
+                    r#"SELECT count(*) AS "n!: i64" FROM mcp_sessions
+                       WHERE user_id = ?1 AND closed_at IS NULL AND expires_at > ?2"#,
+                    user_id,
+                    at
+                )
+                .fetch_one(&self.read)
+                .await?;
+                (rows, total)
+            }
+            None => {
+                let rows = sqlx::query_as!(
+                    SessionRow,
+                    r#"SELECT id, user_id, surface, protocol_version, length(context) AS "context_size!: i64",
+                              context_version, tool_usage_count, created_at, last_activity_at, expires_at, closed_at
+                       FROM mcp_sessions
+                       WHERE closed_at IS NULL AND expires_at > ?1
+                       ORDER BY created_at DESC LIMIT ?2"#,
+                    at,
+                    limit
+                )
+                .fetch_all(&self.read)
+                .await?;
+                let total = sqlx::query_scalar!(
+                    r#"SELECT count(*) AS "n!: i64" FROM mcp_sessions
+                       WHERE closed_at IS NULL AND expires_at > ?1"#,
+                    at
+                )
+                .fetch_one(&self.read)
+                .await?;
+                (rows, total)
+            }
+        };
+        let sessions = rows
+            .into_iter()
+            .map(Session::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok((sessions, total))
+    }
+
+    async fn expire_sessions(&self, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
+        let at = time::to_text(now);
+        Ok(sqlx::query_scalar!(
+            r#"UPDATE mcp_sessions SET closed_at = expires_at
+               WHERE closed_at IS NULL AND expires_at <= ?1
+               RETURNING id AS "id!: String""#,
+            at
+        )
+        .fetch_all(&self.write)
+        .await?)
+    }
+}
+
+/// Counts a tool call in an open session of `user_id`, inside a transaction.
+pub(super) async fn touch(
+    conn: &mut SqliteConnection,
+    id: &str,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let user_id = user_id.hyphenated().to_string();
+    let at = time::to_text(now);
+    let expires_at = time::to_text(expires_at);
+    let touched = sqlx::query!(
+        "UPDATE mcp_sessions
+         SET tool_usage_count = tool_usage_count + 1, last_activity_at = ?1, expires_at = ?2
+         WHERE id = ?3 AND user_id = ?4 AND closed_at IS NULL AND expires_at > ?1",
+        at,
+        expires_at,
+        id,
+        user_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(touched.rows_affected() > 0)
+}

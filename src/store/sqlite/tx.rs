@@ -1,0 +1,70 @@
+//! A write transaction on SQLite's single writer connection.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{Sqlite, Transaction};
+use uuid::Uuid;
+
+use super::{audit, items, sessions, users};
+use crate::domain::{AuditEntry, Item, ItemChanges, NewItem, User};
+use crate::store::{NewUser, StoreResult, StoreTx, UserChanges};
+
+/// An open transaction; rolls back when dropped uncommitted.
+pub struct SqliteTx {
+    pub(super) tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl StoreTx for SqliteTx {
+    async fn create_item(&mut self, new: &NewItem, now: DateTime<Utc>) -> StoreResult<Item> {
+        items::insert(&mut self.tx, new, now).await
+    }
+
+    async fn item_for_update(&mut self, id: i64) -> StoreResult<Option<Item>> {
+        items::get_in(&mut self.tx, id).await
+    }
+
+    async fn update_item(
+        &mut self,
+        id: i64,
+        changes: &ItemChanges,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Item>> {
+        items::update(&mut self.tx, id, changes, now).await
+    }
+
+    async fn delete_item(&mut self, id: i64) -> StoreResult<bool> {
+        items::delete(&mut self.tx, id).await
+    }
+
+    async fn create_user(&mut self, new: &NewUser, now: DateTime<Utc>) -> StoreResult<User> {
+        users::insert(&mut self.tx, new, now).await
+    }
+
+    async fn update_user(
+        &mut self,
+        id: Uuid,
+        changes: &UserChanges,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        users::update(&mut self.tx, id, changes, now).await
+    }
+
+    async fn touch_session(
+        &mut self,
+        id: &str,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        sessions::touch(&mut self.tx, id, user_id, now, expires_at).await
+    }
+
+    async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<i64> {
+        audit::append(&mut self.tx, entry).await
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        Ok(self.tx.commit().await?)
+    }
+}

@@ -13,14 +13,30 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server
 use tracing::Instrument;
 use uuid::Uuid;
 
+use std::net::IpAddr;
+
 use crate::api;
+use crate::auth::client_addr::client_addr;
 use crate::error::{ApiError, error_response};
 use crate::state::AppState;
 
-/// The id of the current request, echoed in `x-request-id` and carried by
-/// every log line of the request.
+/// What the audit log records about the request being served.
 #[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+pub struct RequestInfo {
+    /// The request id, echoed in `x-request-id`.
+    pub request_id: String,
+    /// The client's address (see [`crate::auth::client_addr`]).
+    pub client_addr: Option<String>,
+}
+
+tokio::task_local! {
+    static REQUEST: RequestInfo;
+}
+
+/// The request being served by this task, if any.
+pub fn current_request() -> Option<RequestInfo> {
+    REQUEST.try_with(Clone::clone).ok()
+}
 
 const REQUEST_ID: &str = "x-request-id";
 
@@ -30,6 +46,7 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
     let max_body = state.settings.max_body_bytes;
+    let proxies = Arc::new(state.settings.trusted_proxies.clone());
     let origins = state.settings.allowed_origins.clone();
 
     let routes = Route::new()
@@ -48,12 +65,16 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
     routes
         .data(state)
         .around(move |ep, req| limit_body(ep, req, max_body))
-        .around(request_context)
+        .around(move |ep, req| request_context(ep, req, proxies.clone()))
 }
 
 /// Gives the request an id and a tracing span, turns every error into our
 /// JSON shape, and logs one line per request.
-async fn request_context<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<Response> {
+async fn request_context<E: Endpoint>(
+    ep: E,
+    req: Request,
+    trusted_proxies: Arc<Vec<IpAddr>>,
+) -> poem::Result<Response> {
     let id = req
         .headers()
         .get(REQUEST_ID)
@@ -67,8 +88,11 @@ async fn request_context<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<R
         method = %req.method(),
         path = %req.uri().path(),
     );
-    req.extensions_mut().insert(RequestId(id.clone()));
-    async move {
+    let info = RequestInfo {
+        request_id: id.clone(),
+        client_addr: client_addr(&req, &trusted_proxies).map(|a| a.to_string()),
+    };
+    let serve = async move {
         let started = Instant::now();
         let mut resp = match ep.call(req).await {
             Ok(resp) => resp.into_response(),
@@ -83,9 +107,8 @@ async fn request_context<E: Endpoint>(ep: E, mut req: Request) -> poem::Result<R
             resp.headers_mut().insert(REQUEST_ID, value);
         }
         Ok(resp)
-    }
-    .instrument(span)
-    .await
+    };
+    REQUEST.scope(info, serve.instrument(span)).await
 }
 
 /// Refuses bodies over `limit` bytes with 413: at once when `Content-Length`

@@ -7,6 +7,8 @@
 pub mod api;
 /// Routes, middleware (request ids, body limit, JSON errors, CORS) and serving.
 pub mod app;
+/// The audit log as a product: events, export, chain verification.
+pub mod audit;
 /// Authentication: passwords, tokens, API keys, throttling, the principal.
 pub mod auth;
 /// The `aiapi` command line and its subcommands.

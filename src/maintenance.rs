@@ -4,7 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::time;
+use serde_json::json;
+
+use crate::audit::{Actor, Event};
+use crate::domain::{AuditKind, time};
 use crate::state::AppState;
 
 /// How often the housekeeping runs.
@@ -32,7 +35,21 @@ pub async fn run_once(state: &AppState) {
     }
     match state.store.expire_sessions(now).await {
         Ok(ids) if ids.is_empty() => {}
-        Ok(ids) => tracing::info!(sessions = ids.len(), "closed idle sessions"),
+        Ok(ids) => {
+            tracing::info!(sessions = ids.len(), "closed idle sessions");
+            for id in ids {
+                let event = Event::new(
+                    AuditKind::Admin,
+                    "session_expired",
+                    Actor::system(),
+                    json!({}),
+                )
+                .in_session(&id);
+                if let Err(e) = state.audit(event).await {
+                    tracing::warn!(error = %e, "recording a session expiry failed");
+                }
+            }
+        }
         Err(e) => tracing::warn!(error = %e, "closing idle sessions failed"),
     }
 }

@@ -26,6 +26,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Appends a security or admin event to the audit log.
+    pub async fn audit(&self, event: crate::audit::Event) -> Result<(), crate::error::ApiError> {
+        Ok(crate::audit::record(self.store.as_ref(), event).await?)
+    }
+
     /// How long a session lives without a call.
     pub fn session_idle_ttl(&self) -> chrono::Duration {
         chrono::Duration::from_std(self.settings.session_idle).unwrap_or(chrono::Duration::MAX)

@@ -37,7 +37,7 @@ async fn the_tutorial_workflow_runs(backend: Backend) {
     );
     let audited = db
         .scalar_i64(
-            "SELECT count(*) FROM audit_log WHERE auth_method = 'api_key' AND outcome = 'success'",
+            "SELECT count(*) FROM audit_log WHERE kind = 'tool' AND auth_method = 'api_key' AND outcome = 'success'",
         )
         .await;
     assert_eq!(audited, 3);

@@ -7,12 +7,14 @@ use chrono::{DateTime, Duration, Utc};
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::ApiTags;
+use crate::audit::{Actor, Event};
 use crate::auth::{Auth, api_key};
 use crate::domain::credentials::FieldErrors;
-use crate::domain::{ApiKey, Permission, User, time};
+use crate::domain::{ApiKey, AuditKind, Permission, User, time};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -89,8 +91,10 @@ pub struct GeneratedKey {
 }
 
 /// Makes and stores a key for `user`; returns it with the key shown once.
+/// `actor` is who asked (the owner, or an admin).
 pub async fn create_key(
     state: &AppState,
+    actor: Actor,
     user: &User,
     name: &str,
     expires_at: Option<DateTime<Utc>>,
@@ -109,6 +113,16 @@ pub async fn create_key(
     };
     state.store.create_api_key(&key).await?;
     tracing::info!(user_id = %user.id, key_id = %key.id, "API key created");
+    let details =
+        json!({"key_id": key.id, "owner_id": user.id, "name": key.name, "prefix": key.prefix});
+    state
+        .audit(Event::new(
+            AuditKind::Auth,
+            "api_key_created",
+            actor,
+            details,
+        ))
+        .await?;
     Ok(CreatedKey {
         id: key.id,
         name: key.name,
@@ -172,7 +186,8 @@ impl ApiKeysApi {
             .0
             .expires_in_days
             .map(|d| time::now() + Duration::days(d));
-        let created = create_key(&self.state, &auth.0.user, name, expires_at).await?;
+        let actor = Actor::principal(&auth.0);
+        let created = create_key(&self.state, actor, &auth.0.user, name, expires_at).await?;
         Ok(KeyCreated::Created(Json(created)))
     }
 
@@ -186,6 +201,15 @@ impl ApiKeysApi {
             .revoke_api_key(id.0, owner, time::now())
             .await?;
         tracing::info!(key_id = %key.id, user_id = %key.user_id, "API key revoked");
+        let details = json!({"key_id": key.id, "owner_id": key.user_id, "prefix": key.prefix});
+        self.state
+            .audit(Event::new(
+                AuditKind::Auth,
+                "api_key_revoked",
+                Actor::principal(&auth.0),
+                details,
+            ))
+            .await?;
         Ok(KeyRevoked::Revoked)
     }
 }

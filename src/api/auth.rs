@@ -7,14 +7,16 @@ use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::payload::{Form, Json};
 use poem_openapi::{ApiRequest, ApiResponse, Object, OpenApi};
+use serde_json::json;
 
 use super::users::{UserCreate, UserOut};
 use super::{ApiTags, Message};
+use crate::audit::{Actor, Event};
 use crate::auth::client_addr::client_addr;
 use crate::auth::tokens::{self, TokenPair};
 use crate::auth::{Auth, AuthMethod, authenticate};
 use crate::domain::credentials::{Email, FieldErrors, Password, Username, parse_full_name};
-use crate::domain::{Permission, Role, User, time};
+use crate::domain::{AuditKind, Outcome, Permission, Role, User, time};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::UserChanges;
@@ -145,6 +147,15 @@ impl AuthApi {
         let new = body.0.parse(&self.state, role).await?;
         let user = self.state.store.create_user(&new, time::now()).await?;
         tracing::info!(user_id = %user.id, "user registered");
+        let details = json!({"user_id": user.id, "username": user.username, "role": user.role});
+        self.state
+            .audit(Event::new(
+                AuditKind::Auth,
+                "register",
+                Actor::user(&user),
+                details,
+            ))
+            .await?;
         Ok(Registered::Created(Json(UserOut::from(&user))))
     }
 
@@ -162,11 +173,22 @@ impl AuthApi {
         let store = state.store.as_ref();
         let addr = client_addr(req, &state.settings.trusted_proxies);
         let now = time::now();
-        state
-            .login_throttle
-            .check(store, &credentials.username, addr, now)
-            .await?;
-        let user = store.user_by_username(&credentials.username).await?;
+        let typed = &credentials.username;
+        let attempt = || {
+            Event::new(
+                AuditKind::Auth,
+                "login",
+                Actor::typed(typed),
+                json!({"username": typed}),
+            )
+        };
+        if let Err(refused) = state.login_throttle.check(store, typed, addr, now).await {
+            state
+                .audit(attempt().failed(Outcome::RateLimited, refused.to_string()))
+                .await?;
+            return Err(refused);
+        }
+        let user = store.user_by_username(typed).await?;
         let verified = state
             .passwords
             .verify(
@@ -175,19 +197,35 @@ impl AuthApi {
             )
             .await?;
         let Some(user) = user.filter(|_| verified) else {
-            let locked = state
-                .login_throttle
-                .record_failure(store, &credentials.username, addr, now)
+            let refused = "incorrect username or password";
+            state
+                .audit(attempt().failed(Outcome::Denied, refused))
                 .await?;
-            if locked.is_some() {
-                tracing::warn!(username = %credentials.username, client = ?addr, "login locked after repeated failures");
+            if let Some(until) = state
+                .login_throttle
+                .record_failure(store, typed, addr, now)
+                .await?
+            {
+                tracing::warn!(username = %typed, client = ?addr, "login locked after repeated failures");
+                let details =
+                    json!({"username": typed, "client_addr": addr, "locked_until": until});
+                let locked = Event::new(
+                    AuditKind::Auth,
+                    "login_locked",
+                    Actor::typed(typed),
+                    details,
+                )
+                .failed(Outcome::RateLimited, "too many failed logins");
+                state.audit(locked).await?;
             }
-            return Err(ApiError::Unauthorized(
-                "incorrect username or password".into(),
-            ));
+            return Err(ApiError::Unauthorized(refused.into()));
         };
         if !user.is_active {
-            return Err(ApiError::Forbidden("this account is deactivated".into()));
+            let refused = "this account is deactivated";
+            state
+                .audit(attempt().failed(Outcome::Denied, refused))
+                .await?;
+            return Err(ApiError::Forbidden(refused.into()));
         }
         state
             .login_throttle
@@ -199,6 +237,15 @@ impl AuthApi {
             last_login_at: Some(now),
             ..user
         };
+        let details = json!({"username": user.username});
+        state
+            .audit(Event::new(
+                AuditKind::Auth,
+                "login",
+                Actor::user(&user),
+                details,
+            ))
+            .await?;
         tracing::info!(user_id = %user.id, "login");
         Ok(Json(TokenResponse::new(state, pair, &user)))
     }
@@ -245,6 +292,15 @@ impl AuthApi {
             }
         }
         tracing::info!(user_id = %user.id, all = all.0.unwrap_or(false), "logout");
+        let details = json!({"all": all.0.unwrap_or(false)});
+        state
+            .audit(Event::new(
+                AuditKind::Auth,
+                "logout",
+                Actor::principal(&auth.0),
+                details,
+            ))
+            .await?;
         Ok(Json(Message {
             message: "Successfully logged out".into(),
         }))
@@ -299,6 +355,19 @@ impl AuthApi {
             .store
             .update_user(me.id, &changes, time::now())
             .await?;
+        let details = json!({
+            "username": changes.username,
+            "email": changes.email,
+            "full_name": changes.full_name,
+        });
+        self.state
+            .audit(Event::new(
+                AuditKind::Auth,
+                "profile_updated",
+                Actor::principal(&auth.0),
+                details,
+            ))
+            .await?;
         Ok(Json(UserOut::from(&user)))
     }
 
@@ -318,7 +387,16 @@ impl AuthApi {
                 .verify(Some(&me.password_hash), &body.0.current_password)
                 .await?
         {
-            return Err(ApiError::Forbidden("the current password is wrong".into()));
+            let refused = "the current password is wrong";
+            let event = Event::new(
+                AuditKind::Auth,
+                "password_changed",
+                Actor::principal(&auth.0),
+                json!({}),
+            )
+            .failed(Outcome::Denied, refused);
+            state.audit(event).await?;
+            return Err(ApiError::Forbidden(refused.into()));
         }
         let new = Password::parse(&body.0.new_password, "new_password")
             .map_err(|e| ApiError::Validation(vec![e]))?;
@@ -326,6 +404,14 @@ impl AuthApi {
         let user = state.store.set_password(me.id, &hash, time::now()).await?;
         let pair = tokens::issue_pair(state, &user).await?;
         tracing::info!(user_id = %user.id, "password changed");
+        state
+            .audit(Event::new(
+                AuditKind::Auth,
+                "password_changed",
+                Actor::principal(&auth.0),
+                json!({}),
+            ))
+            .await?;
         Ok(Json(TokenResponse::new(state, pair, &user)))
     }
 }

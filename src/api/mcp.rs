@@ -6,18 +6,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
-use serde_json::Value;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{ApiTags, Message};
-use crate::app::RequestId;
-use crate::auth::client_addr::client_addr;
+use crate::app::current_request;
+use crate::audit::{Actor, Event};
 use crate::auth::{Auth, Principal};
-use crate::domain::{Permission, Session, Surface, time};
+use crate::domain::{AuditKind, Permission, Session, Surface, time};
 use crate::error::{ApiError, ApiResult};
 use crate::mcp::{self, CallContext, ToolCategory, ToolSpec};
 use crate::state::AppState;
@@ -276,6 +275,14 @@ impl McpRestApi {
             expires_at: now + self.state.session_idle_ttl(),
         };
         let session = self.state.store.create_session(&new, now).await?;
+        let event = Event::new(
+            AuditKind::Admin,
+            "session_opened",
+            Actor::principal(&auth.0),
+            json!({"surface": "rest"}),
+        )
+        .in_session(&session.id);
+        self.state.audit(event).await?;
         Ok(Json(SessionCreated {
             message: format!("MCP session created (User: {})", auth.0.user.username),
             session_id: session.id,
@@ -308,6 +315,15 @@ impl McpRestApi {
         {
             return Err(not_found());
         }
+        let details = json!({"owner_id": session.user_id});
+        let event = Event::new(
+            AuditKind::Admin,
+            "session_closed",
+            Actor::principal(&auth.0),
+            details,
+        )
+        .in_session(&session.id);
+        self.state.audit(event).await?;
         Ok(Json(Message {
             message: "Session closed successfully".into(),
         }))
@@ -359,16 +375,15 @@ impl McpRestApi {
     async fn execute(
         &self,
         auth: Auth,
-        req: &Request,
         body: Json<ExecuteRequest>,
     ) -> ApiResult<Json<ExecuteResponse>> {
         let body = body.0;
+        let request = current_request();
         let call = CallContext {
             surface: Surface::Rest,
             session_id: body.session_id.filter(|s| !s.is_empty()),
-            request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
-            client_addr: client_addr(req, &self.state.settings.trusted_proxies)
-                .map(|a| a.to_string()),
+            request_id: request.as_ref().map(|r| r.request_id.clone()),
+            client_addr: request.and_then(|r| r.client_addr),
         };
         let outcome = mcp::execute(
             &self.state,

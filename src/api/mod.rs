@@ -1,6 +1,7 @@
 //! The REST API: one file per resource, assembled into one OpenAPI service.
 
 mod api_keys;
+mod audit;
 mod auth;
 mod health;
 pub mod items;
@@ -35,6 +36,8 @@ pub enum ApiTags {
     Items,
     /// The tutorial's REST door to the MCP tools.
     Mcp,
+    /// The audit log (`read:audit`).
+    Audit,
 }
 
 /// Every REST resource, as one documented service.
@@ -45,6 +48,7 @@ pub type Api = (
     api_keys::ApiKeysApi,
     items::ItemsApi,
     mcp::McpRestApi,
+    audit::AuditApi,
 );
 
 /// Builds the OpenAPI service; `/docs` and `/openapi.json` are derived from it.
@@ -57,6 +61,7 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             api_keys::ApiKeysApi::new(state.clone()),
             items::ItemsApi::new(state.clone()),
             mcp::McpRestApi::new(state.clone()),
+            audit::AuditApi::new(state.clone()),
         ),
         "aiapi",
         env!("CARGO_PKG_VERSION"),

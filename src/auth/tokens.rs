@@ -3,10 +3,12 @@
 //! them on logout.
 
 use chrono::{DateTime, Utc};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::jwt::{IssuedToken, TokenType};
-use crate::domain::{User, time};
+use crate::audit::{Actor, Event};
+use crate::domain::{AuditKind, Outcome, User, time};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{RefreshRecord, Revocation, Rotation};
@@ -67,10 +69,33 @@ pub async fn rotate(state: &AppState, refresh_token: &str) -> Result<(User, Toke
         .rotate_refresh_token(claims.jti, &refresh_record(&next.refresh, &user, now), now)
         .await?
     {
-        Rotation::Rotated => Ok((user, next)),
+        Rotation::Rotated => {
+            let details = json!({"family": claims.fam});
+            state
+                .audit(Event::new(
+                    AuditKind::Auth,
+                    "token_refreshed",
+                    Actor::user(&user),
+                    details,
+                ))
+                .await?;
+            Ok((user, next))
+        }
         Rotation::Refused => {
             tracing::warn!(user_id = %user.id, family = %claims.fam, "refresh token reuse: revoking its family");
             revoke_family(state, user.id, claims.fam, "refresh_reuse").await?;
+            let details = json!({"family": claims.fam, "token_id": claims.jti});
+            let event = Event::new(
+                AuditKind::Auth,
+                "refresh_token_reuse",
+                Actor::user(&user),
+                details,
+            )
+            .failed(
+                Outcome::Denied,
+                "a spent or revoked refresh token was presented; its login is revoked",
+            );
+            state.audit(event).await?;
             Err(invalid())
         }
     }

@@ -6,8 +6,11 @@ use uuid::Uuid;
 
 use super::users::{find, store_err};
 use super::{CliError, open_store, quiet_settings};
+use serde_json::json;
+
+use crate::audit::{self, Actor, Event};
 use crate::auth::api_key;
-use crate::domain::{ApiKey, time};
+use crate::domain::{ApiKey, AuditKind, time};
 use crate::store::Store;
 
 /// Options of `aiapi api-keys`.
@@ -84,6 +87,12 @@ async fn execute(store: &dyn Store, command: ApiKeysCommand) -> Result<(), CliEr
                 revoked_at: None,
             };
             store.create_api_key(&key).await.map_err(store_err)?;
+            let details = json!({"key_id": key.id, "owner_id": user.id, "name": key.name, "prefix": key.prefix});
+            audit::record(
+                store,
+                Event::new(AuditKind::Auth, "api_key_created", Actor::system(), details),
+            )
+            .await?;
             eprintln!("key {} for {username}; it is shown once, keep it:", key.id);
             println!("{}", material.key);
         }
@@ -111,6 +120,12 @@ async fn execute(store: &dyn Store, command: ApiKeysCommand) -> Result<(), CliEr
                     }
                     other => store_err(other),
                 })?;
+            let details = json!({"key_id": key.id, "owner_id": key.user_id, "prefix": key.prefix});
+            audit::record(
+                store,
+                Event::new(AuditKind::Auth, "api_key_revoked", Actor::system(), details),
+            )
+            .await?;
             println!("revoked {} ({})", key.id, key.prefix);
         }
     }

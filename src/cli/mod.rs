@@ -2,6 +2,7 @@
 //! subcommand. Every failure is one line on stderr and a non-zero exit.
 
 mod api_keys;
+mod audit;
 mod migrate;
 mod serve;
 mod users;
@@ -35,6 +36,9 @@ enum Command {
     /// Manage API keys (create, list, revoke).
     #[command(name = "api-keys", after_help = ENVIRONMENT_HELP)]
     ApiKeys(api_keys::ApiKeysArgs),
+    /// Export or verify the audit log.
+    #[command(after_help = ENVIRONMENT_HELP)]
+    Audit(audit::AuditArgs),
 }
 
 /// An error that ends the command, printed as one line.
@@ -63,6 +67,7 @@ pub async fn run() -> ExitCode {
         Some(Command::Migrate(args)) => migrate::run(args).await,
         Some(Command::Users(args)) => users::run(args).await,
         Some(Command::ApiKeys(args)) => api_keys::run(args).await,
+        Some(Command::Audit(args)) => audit::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

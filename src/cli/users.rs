@@ -5,9 +5,13 @@ use std::io::{BufRead, IsTerminal, Write};
 use clap::{Args, Subcommand};
 
 use super::{CliError, open_store, quiet_settings};
+use serde_json::json;
+
+use crate::api::users::admin_events;
+use crate::audit::{self, Actor, Event};
 use crate::auth::password::Passwords;
 use crate::domain::credentials::{Email, Password, Username, parse_full_name};
-use crate::domain::{Role, User, time};
+use crate::domain::{AuditKind, Role, User, time};
 use crate::store::{NewUser, Store, UserChanges};
 
 /// Options of `aiapi users`.
@@ -114,6 +118,12 @@ async fn execute(store: &dyn Store, command: UsersCommand) -> Result<(), CliErro
                 .set_password(user.id, &hash, time::now())
                 .await
                 .map_err(store_err)?;
+            let details = json!({"user_id": user.id, "username": user.username});
+            audit::record(
+                store,
+                Event::new(AuditKind::Admin, "password_set", Actor::system(), details),
+            )
+            .await?;
             println!("password of {username} changed; their tokens no longer work");
         }
         UsersCommand::SetRole { username, role } => {
@@ -171,11 +181,15 @@ async fn execute(store: &dyn Store, command: UsersCommand) -> Result<(), CliErro
 }
 
 async fn update(store: &dyn Store, username: &str, changes: UserChanges) -> Result<User, CliError> {
-    let user = find(store, username).await?;
-    store
-        .update_user(user.id, &changes, time::now())
+    let before = find(store, username).await?;
+    let after = store
+        .update_user(before.id, &changes, time::now())
         .await
-        .map_err(store_err)
+        .map_err(store_err)?;
+    for event in admin_events(&before, &after, &changes) {
+        audit::record(store, event).await?;
+    }
+    Ok(after)
 }
 
 /// The user named `username`, or an error saying there is none.

@@ -1,9 +1,11 @@
 //! The `audit_log` table: reads (rows are appended through [`super::StoreTx`]).
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::StoreResult;
+use crate::domain::{AuditEntry, AuditKind, Outcome, Surface};
 
 /// Calls of one tool.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,9 +18,118 @@ pub struct ToolUsage {
     pub successes: i64,
 }
 
+/// A stored audit row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    /// Position in the chain (commit order).
+    pub seq: i64,
+    /// The row's fields.
+    pub entry: AuditEntry,
+    /// The previous row's hash.
+    pub prev_hash: String,
+    /// This row's hash.
+    pub hash: String,
+}
+
+/// Which rows to read; every filter is optional.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Rows of this user.
+    pub user_id: Option<Uuid>,
+    /// Rows with this username.
+    pub username: Option<String>,
+    /// Rows of this kind.
+    pub kind: Option<AuditKind>,
+    /// Rows of this action (tool or event name).
+    pub action: Option<String>,
+    /// Rows with this outcome.
+    pub outcome: Option<Outcome>,
+    /// Rows from this door.
+    pub surface: Option<Surface>,
+    /// Rows of this session.
+    pub session_id: Option<String>,
+    /// Rows made with this API key.
+    pub api_key_id: Option<Uuid>,
+    /// Rows at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Rows before this instant.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Where a page starts and which way it runs.
+#[derive(Debug, Clone, Copy)]
+pub enum AuditCursor {
+    /// Newest first, rows with `seq` below this (`None`: from the newest).
+    Before(Option<i64>),
+    /// Oldest first, rows with `seq` above this (0: from the first).
+    After(i64),
+}
+
+/// How a summary groups rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditGroup {
+    /// By action.
+    Action,
+    /// By username.
+    User,
+    /// By outcome.
+    Outcome,
+    /// By UTC day.
+    Day,
+}
+
+impl AuditGroup {
+    /// The name the summary query is told.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditGroup::Action => "action",
+            AuditGroup::User => "user",
+            AuditGroup::Outcome => "outcome",
+            AuditGroup::Day => "day",
+        }
+    }
+}
+
+/// One group of a summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditSummaryRow {
+    /// The group's key (an action, username, outcome or `YYYY-MM-DD`).
+    pub key: String,
+    /// Rows in the group.
+    pub count: i64,
+    /// Rows with outcome `error`.
+    pub errors: i64,
+    /// Rows with outcome `denied`.
+    pub denials: i64,
+    /// Median duration (nearest rank).
+    pub p50_ms: i64,
+    /// 95th percentile duration (nearest rank).
+    pub p95_ms: i64,
+}
+
 /// Audit log queries.
 #[async_trait]
 pub trait AuditStore {
     /// Tool calls per tool: one user's, or everyone's with `None`.
     async fn tool_usage(&self, user_id: Option<Uuid>) -> StoreResult<Vec<ToolUsage>>;
+
+    /// A page of rows matching `filter` from `cursor`.
+    async fn audit_entries(
+        &self,
+        filter: &AuditFilter,
+        cursor: AuditCursor,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditRecord>>;
+
+    /// One row.
+    async fn audit_entry(&self, seq: i64) -> StoreResult<Option<AuditRecord>>;
+
+    /// Counts, error and denial counts and duration percentiles per group,
+    /// over rows in `[from, to)`, largest groups first (at most 1000).
+    async fn audit_summary(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        group: AuditGroup,
+    ) -> StoreResult<Vec<AuditSummaryRow>>;
 }

@@ -25,7 +25,9 @@ use async_trait::async_trait;
 
 use crate::config::DatabaseUrl;
 pub use api_keys::ApiKeyStore;
-pub use audit::{AuditStore, ToolUsage};
+pub use audit::{
+    AuditCursor, AuditFilter, AuditGroup, AuditRecord, AuditStore, AuditSummaryRow, ToolUsage,
+};
 pub use error::{StoreError, StoreResult};
 pub use items::{
     CategoryCount, ItemFilter, ItemSort, ItemStore, PriceStats, TimeWindow, TrendInterval,

@@ -131,24 +131,27 @@ impl TestDb {
     /// Runs SQL directly on the database, bypassing the service (to set up
     /// faults). Runtime SQL is fine here: it is test scaffolding, not the store.
     pub async fn execute(&self, sql: &str) {
-        match self.backend {
+        if let Err(e) = self.try_execute(sql).await {
+            panic!("{sql}: {e}");
+        }
+    }
+
+    /// Like [`TestDb::execute`], returning the database's refusal.
+    pub async fn try_execute(&self, sql: &str) -> Result<(), String> {
+        let sql = AssertSqlSafe(sql.to_owned());
+        let result = match self.backend {
             Backend::Sqlite => {
                 let mut conn = sqlx::SqliteConnection::connect(&self.url)
                     .await
                     .expect("open SQLite");
-                sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-                    .execute(&mut conn)
-                    .await
-                    .expect("execute SQL");
+                sqlx::raw_sql(sql).execute(&mut conn).await.map(drop)
             }
             Backend::Postgres => {
                 let mut conn = PgConnection::connect(&self.url).await.expect("connect");
-                sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-                    .execute(&mut conn)
-                    .await
-                    .expect("execute SQL");
+                sqlx::raw_sql(sql).execute(&mut conn).await.map(drop)
             }
-        }
+        };
+        result.map_err(|e| e.to_string())
     }
 
     /// The first column of the first row of `sql` as an integer (test

@@ -1,13 +1,114 @@
 //! The `audit_log` table on Postgres.
 
 use async_trait::async_trait;
-use sqlx::PgConnection;
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::PostgresStore;
-use crate::domain::AuditEntry;
 use crate::domain::audit::GENESIS_HASH;
-use crate::store::{AuditStore, StoreResult, ToolUsage};
+use crate::domain::{AuditEntry, AuditKind, Outcome, Surface};
+use crate::store::{
+    AuditCursor, AuditFilter, AuditGroup, AuditRecord, AuditStore, AuditSummaryRow, StoreError,
+    StoreResult, ToolUsage,
+};
+
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    seq: i64,
+    occurred_at: DateTime<Utc>,
+    kind: String,
+    action: String,
+    user_id: Option<Uuid>,
+    username: Option<String>,
+    auth_method: Option<String>,
+    api_key_id: Option<Uuid>,
+    session_id: Option<String>,
+    surface: String,
+    arguments: String,
+    outcome: String,
+    error: Option<String>,
+    duration_ms: i64,
+    request_id: Option<String>,
+    client_addr: Option<String>,
+    prev_hash: String,
+    hash: String,
+}
+
+fn bad(column: &str, value: &str) -> StoreError {
+    StoreError::Other(format!("audit_log: bad {column} {value:?}"))
+}
+
+impl TryFrom<AuditRow> for AuditRecord {
+    type Error = StoreError;
+
+    fn try_from(row: AuditRow) -> Result<Self, Self::Error> {
+        Ok(AuditRecord {
+            seq: row.seq,
+            entry: AuditEntry {
+                occurred_at: row.occurred_at,
+                kind: AuditKind::parse(&row.kind).ok_or_else(|| bad("kind", &row.kind))?,
+                action: row.action,
+                user_id: row.user_id,
+                username: row.username,
+                auth_method: row.auth_method,
+                api_key_id: row.api_key_id,
+                session_id: row.session_id,
+                surface: Surface::parse(&row.surface)
+                    .ok_or_else(|| bad("surface", &row.surface))?,
+                arguments: row.arguments,
+                outcome: Outcome::parse(&row.outcome)
+                    .ok_or_else(|| bad("outcome", &row.outcome))?,
+                error: row.error,
+                duration_ms: row.duration_ms,
+                request_id: row.request_id,
+                client_addr: row.client_addr,
+            },
+            prev_hash: row.prev_hash,
+            hash: row.hash,
+        })
+    }
+}
+
+const COLUMNS: &str = "seq, occurred_at, kind, action, user_id, username, auth_method, api_key_id, \
+                       session_id, surface, arguments, outcome, error, duration_ms, request_id, \
+                       client_addr, prev_hash, hash";
+
+/// Appends the filter's conditions. Runtime SQL with bound values only: the
+/// set of filters is the caller's choice, and `($1 IS NULL OR col = $1)`
+/// would keep the planner off the indexes.
+fn push_filters(qb: &mut QueryBuilder<Postgres>, f: &AuditFilter) {
+    if let Some(v) = f.user_id {
+        qb.push(" AND user_id = ").push_bind(v);
+    }
+    if let Some(v) = &f.username {
+        qb.push(" AND username = ").push_bind(v.clone());
+    }
+    if let Some(v) = f.kind {
+        qb.push(" AND kind = ").push_bind(v.as_str());
+    }
+    if let Some(v) = &f.action {
+        qb.push(" AND action = ").push_bind(v.clone());
+    }
+    if let Some(v) = f.outcome {
+        qb.push(" AND outcome = ").push_bind(v.as_str());
+    }
+    if let Some(v) = f.surface {
+        qb.push(" AND surface = ").push_bind(v.as_str());
+    }
+    if let Some(v) = &f.session_id {
+        qb.push(" AND session_id = ").push_bind(v.clone());
+    }
+    if let Some(v) = f.api_key_id {
+        qb.push(" AND api_key_id = ").push_bind(v);
+    }
+    if let Some(v) = f.from {
+        qb.push(" AND occurred_at >= ").push_bind(v);
+    }
+    if let Some(v) = f.to {
+        qb.push(" AND occurred_at < ").push_bind(v);
+    }
+}
 
 /// Key of the transaction-level advisory lock that serialises appends to the
 /// chain across connections and replicas ("audit" in ASCII).
@@ -42,6 +143,84 @@ impl AuditStore for PostgresStore {
             }
         };
         Ok(rows)
+    }
+
+    async fn audit_entries(
+        &self,
+        filter: &AuditFilter,
+        cursor: AuditCursor,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let mut qb =
+            QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM audit_log WHERE TRUE"));
+        push_filters(&mut qb, filter);
+        match cursor {
+            AuditCursor::Before(before) => {
+                if let Some(seq) = before {
+                    qb.push(" AND seq < ").push_bind(seq);
+                }
+                qb.push(" ORDER BY seq DESC");
+            }
+            AuditCursor::After(after) => {
+                qb.push(" AND seq > ")
+                    .push_bind(after)
+                    .push(" ORDER BY seq");
+            }
+        }
+        qb.push(" LIMIT ").push_bind(limit);
+        let rows: Vec<AuditRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        rows.into_iter().map(AuditRecord::try_from).collect()
+    }
+
+    async fn audit_entry(&self, seq: i64) -> StoreResult<Option<AuditRecord>> {
+        sqlx::query_as!(
+            AuditRow,
+            "SELECT seq, occurred_at, kind, action, user_id, username, auth_method,
+                    api_key_id, session_id, surface, arguments, outcome, error, duration_ms,
+                    request_id, client_addr, prev_hash, hash
+             FROM audit_log WHERE seq = $1",
+            seq
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .map(AuditRecord::try_from)
+        .transpose()
+    }
+
+    async fn audit_summary(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        group: AuditGroup,
+    ) -> StoreResult<Vec<AuditSummaryRow>> {
+        // Nearest-rank percentiles, as on SQLite, so both backends agree exactly.
+        Ok(sqlx::query_as!(
+            AuditSummaryRow,
+            r#"WITH grouped AS (
+                   SELECT CASE $3 WHEN 'action' THEN action
+                                  WHEN 'user' THEN COALESCE(username, '')
+                                  WHEN 'outcome' THEN outcome
+                                  ELSE to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') END AS grp,
+                          outcome, duration_ms
+                   FROM audit_log WHERE occurred_at >= $1 AND occurred_at < $2
+               ), ranked AS (
+                   SELECT grp, outcome, duration_ms,
+                          row_number() OVER (PARTITION BY grp ORDER BY duration_ms) AS rn,
+                          count(*) OVER (PARTITION BY grp) AS n
+                   FROM grouped
+               )
+               SELECT grp AS "key!", count(*) AS "count!",
+                      count(*) FILTER (WHERE outcome = 'error') AS "errors!",
+                      count(*) FILTER (WHERE outcome = 'denied') AS "denials!",
+                      min(CASE WHEN rn * 100 >= n * 50 THEN duration_ms END) AS "p50_ms!",
+                      min(CASE WHEN rn * 100 >= n * 95 THEN duration_ms END) AS "p95_ms!"
+               FROM ranked GROUP BY grp ORDER BY 2 DESC, 1 LIMIT 1000"#,
+            from,
+            to,
+            group.as_str()
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 }
 

@@ -1,0 +1,10 @@
+//! The audit log as a product: recording security and admin events, export
+//! formats, and verification of the hash chain. Tool calls are recorded by
+//! [`crate::mcp::executor`], in the same transaction as their effects.
+
+pub mod events;
+pub mod export;
+pub mod verify;
+
+pub use events::{Actor, Event, record};
+pub use verify::{Verification, verify_chain};

@@ -125,7 +125,11 @@ async fn execute_answers_in_the_tutorial_shape_and_audits(backend: Backend) {
         "Item 'AI generated item' created successfully"
     );
 
-    assert_eq!(db.scalar_i64("SELECT count(*) FROM audit_log WHERE kind = 'tool'").await, 1);
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) FROM audit_log WHERE kind = 'tool'")
+            .await,
+        1
+    );
     let row = |col: &'static str| last_audit(&db, col);
     assert_eq!(row("kind").await.as_deref(), Some("tool"));
     assert_eq!(row("action").await.as_deref(), Some("create_item"));

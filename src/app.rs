@@ -15,9 +15,12 @@ use uuid::Uuid;
 
 use std::net::IpAddr;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::api;
 use crate::auth::client_addr::client_addr;
 use crate::error::{ApiError, error_response};
+use crate::mcp::http::McpEndpoint;
 use crate::state::AppState;
 
 /// What the audit log records about the request being served.
@@ -40,8 +43,12 @@ pub fn current_request() -> Option<RequestInfo> {
 
 const REQUEST_ID: &str = "x-request-id";
 
-/// The complete application: REST API, docs, spec, and the middleware stack.
-pub fn build(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
+/// The complete application: REST API, `/mcp`, docs, spec, and the
+/// middleware stack. Cancelling `shutdown` ends open MCP streams.
+pub fn build(
+    state: Arc<AppState>,
+    shutdown: CancellationToken,
+) -> impl Endpoint<Output = Response> {
     let api = api::service(state.clone());
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
@@ -50,6 +57,7 @@ pub fn build(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
     let origins = state.settings.allowed_origins.clone();
 
     let routes = Route::new()
+        .at("/mcp", McpEndpoint::new(state.clone(), shutdown))
         .nest("/docs", docs)
         .at("/openapi.json", spec)
         .nest("/", api);
@@ -175,9 +183,15 @@ pub async fn bind(addr: SocketAddr) -> io::Result<Bound> {
 /// (up to the configured grace period) and closes the database pools.
 pub async fn serve(bound: Bound, state: Arc<AppState>) -> io::Result<()> {
     let grace = state.settings.shutdown_grace;
-    let app = build(state.clone());
+    let streams = CancellationToken::new();
+    let app = build(state.clone(), streams.clone());
+    // Open MCP streams would hold shutdown until the grace period ends.
+    let signal = async move {
+        shutdown_signal().await;
+        streams.cancel();
+    };
     let result = Server::new_with_acceptor(bound.acceptor)
-        .run_with_graceful_shutdown(app, shutdown_signal(), Some(grace))
+        .run_with_graceful_shutdown(app, signal, Some(grace))
         .await;
     tracing::info!("server stopped; closing the database");
     state.store.close().await;

@@ -7,6 +7,7 @@ mod health;
 pub mod items;
 mod mcp;
 pub mod users;
+mod well_known;
 
 use std::sync::Arc;
 
@@ -49,6 +50,7 @@ pub type Api = (
     items::ItemsApi,
     mcp::McpRestApi,
     audit::AuditApi,
+    well_known::WellKnownApi,
 );
 
 /// Builds the OpenAPI service; `/docs` and `/openapi.json` are derived from it.
@@ -62,6 +64,7 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             items::ItemsApi::new(state.clone()),
             mcp::McpRestApi::new(state.clone()),
             audit::AuditApi::new(state.clone()),
+            well_known::WellKnownApi::new(state.clone()),
         ),
         "aiapi",
         env!("CARGO_PKG_VERSION"),

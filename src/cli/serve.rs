@@ -9,7 +9,7 @@ use super::{CliError, common_settings, open_store};
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Passwords;
 use crate::auth::throttle::LoginThrottle;
-use crate::config::{ProcessEnv, ServeSettings};
+use crate::config::{ProcessEnv, ServeSettings, Vars};
 use crate::mcp::Registry;
 use crate::state::AppState;
 use crate::{app, maintenance, startup};
@@ -28,7 +28,7 @@ pub struct ServeArgs {
 /// Runs the server.
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let common = common_settings()?;
-    let settings = ServeSettings::from_vars(&ProcessEnv, args.bind)?;
+    let mut settings = ServeSettings::from_vars(&ProcessEnv, args.bind)?;
     let store = open_store(&common).await?;
     tracing::info!(
         database = %common.database_url.redacted(),
@@ -45,6 +45,10 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let bound = app::bind(settings.bind)
         .await
         .map_err(|e| CliError::Other(format!("cannot listen on {}: {e}", settings.bind)))?;
+    // Without AIAPI_PUBLIC_URL, links name the address actually bound (port 0 picks one).
+    if ProcessEnv.get("AIAPI_PUBLIC_URL").is_none() {
+        settings.public_url = format!("http://{}", bound.local_addr);
+    }
     // The one line on stdout: scripts and tests read the bound address from it.
     println!("listening on http://{}", bound.local_addr);
     tracing::info!(addr = %bound.local_addr, "listening");

@@ -3,7 +3,10 @@
 //! REST facade at `/api/v1/mcp` and the MCP endpoint at `/mcp`.
 
 pub mod executor;
+pub mod http;
 pub mod registry;
+pub mod server;
+mod session_store;
 mod tools;
 
 pub use executor::{CallContext, ToolError, ToolOutcome, execute};

@@ -46,4 +46,18 @@ pub trait SessionStore {
 
     /// Marks sessions idle past their expiry as closed; returns their ids.
     async fn expire_sessions(&self, now: DateTime<Utc>) -> StoreResult<Vec<String>>;
+
+    /// Saves (insert or replace) the MCP transport state of a session.
+    async fn save_transport_state(
+        &self,
+        id: &str,
+        state: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// The MCP transport state of a session, if saved.
+    async fn transport_state(&self, id: &str) -> StoreResult<Option<String>>;
+
+    /// Forgets the MCP transport state of a session.
+    async fn delete_transport_state(&self, id: &str) -> StoreResult<()>;
 }

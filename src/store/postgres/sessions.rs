@@ -168,6 +168,40 @@ impl SessionStore for PostgresStore {
         .fetch_all(&self.pool)
         .await?)
     }
+
+    async fn save_transport_state(
+        &self,
+        id: &str,
+        state: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query!(
+            "INSERT INTO mcp_session_state (session_id, state, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+            id,
+            state,
+            now
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn transport_state(&self, id: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar!(
+            "SELECT state FROM mcp_session_state WHERE session_id = $1",
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn delete_transport_state(&self, id: &str) -> StoreResult<()> {
+        sqlx::query!("DELETE FROM mcp_session_state WHERE session_id = $1", id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }
 
 /// Counts a tool call in an open session of `user_id`, inside a transaction.

@@ -1,0 +1,301 @@
+//! The `/mcp` door: rmcp's Streamable HTTP service behind our own checks.
+//! Before a request reaches rmcp it is authenticated (same credentials as
+//! REST), the caller must hold `use:mcp_tools`, a JSON-RPC batch or
+//! malformed JSON is answered here, and a session id must name an open
+//! session of the caller (else 404). After rmcp answers, a new session is
+//! bound to its user in `mcp_sessions`, a DELETE closes it there, and any
+//! non-JSON error rmcp produced is rewritten as a JSON-RPC error object.
+
+use std::sync::Arc;
+
+use poem::endpoint::{BoxEndpoint, TowerCompatExt};
+use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::server::McpServer;
+use super::session_store::DbSessionStore;
+use crate::app::current_request;
+use crate::audit::{Actor, Event};
+use crate::auth::{Principal, authenticate};
+use crate::domain::{AuditKind, Permission, Surface, time};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::NewSession;
+
+/// JSON-RPC error codes used by the door.
+const PARSE_ERROR: i64 = -32700;
+const INVALID_REQUEST: i64 = -32600;
+/// Implementation-defined server errors (-32000 to -32099).
+const UNAUTHORIZED: i64 = -32001;
+const FORBIDDEN: i64 = -32003;
+const SESSION_NOT_FOUND: i64 = -32004;
+
+/// The `/mcp` endpoint.
+pub struct McpEndpoint {
+    state: Arc<AppState>,
+    inner: BoxEndpoint<'static, Response>,
+}
+
+impl McpEndpoint {
+    /// Builds the endpoint; cancelling `shutdown` ends open streams.
+    pub fn new(state: Arc<AppState>, shutdown: CancellationToken) -> Self {
+        let settings = &state.settings;
+        let allowed_hosts = if settings.allowed_hosts.is_empty() {
+            vec![
+                "localhost".to_owned(),
+                "127.0.0.1".to_owned(),
+                "::1".to_owned(),
+            ]
+        } else {
+            settings.allowed_hosts.clone()
+        };
+        let mut config = StreamableHttpServerConfig::default()
+            .with_allowed_hosts(allowed_hosts)
+            .with_allowed_origins(settings.allowed_origins.clone())
+            .enforce_origin_validation()
+            .with_max_request_body_bytes(settings.max_body_bytes)
+            .with_cancellation_token(shutdown);
+        config.session_store = Some(Arc::new(DbSessionStore::new(state.store.clone())));
+        let factory_state = state.clone();
+        let service = StreamableHttpService::new(
+            move || Ok(McpServer::new(factory_state.clone())),
+            Arc::new(LocalSessionManager::default()),
+            config,
+        );
+        Self {
+            state,
+            inner: TowerCompatExt::compat(service).boxed(),
+        }
+    }
+
+    fn resource_metadata(&self) -> String {
+        format!(
+            "{}/.well-known/oauth-protected-resource/mcp",
+            self.state.settings.public_url
+        )
+    }
+}
+
+/// A JSON-RPC error response with `id: null`.
+pub fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response {
+    let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
+    Response::builder()
+        .status(status)
+        .content_type("application/json")
+        .body(body.to_string())
+}
+
+fn session_header(req: &Request) -> Option<String> {
+    req.headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+impl Endpoint for McpEndpoint {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let state = &self.state;
+        let principal = match authenticate(state, req.headers()).await {
+            Ok(principal) => principal,
+            Err(e) => {
+                let mut resp =
+                    jsonrpc_error(StatusCode::UNAUTHORIZED, UNAUTHORIZED, &e.to_string());
+                let challenge =
+                    format!("Bearer resource_metadata=\"{}\"", self.resource_metadata());
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    resp.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+                }
+                return Ok(resp);
+            }
+        };
+        if !principal.has(Permission::UseMcpTools) {
+            let mut resp = jsonrpc_error(
+                StatusCode::FORBIDDEN,
+                FORBIDDEN,
+                "missing permission use:mcp_tools",
+            );
+            let challenge = format!(
+                "Bearer error=\"insufficient_scope\", scope=\"use:mcp_tools\", resource_metadata=\"{}\"",
+                self.resource_metadata()
+            );
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+            }
+            return Ok(resp);
+        }
+
+        // Read the body to answer what rmcp would refuse in plain text.
+        let mut initialize: Option<Value> = None;
+        if req.method() == Method::POST {
+            let bytes = req.take_body().into_bytes().await.unwrap_or_default();
+            match serde_json::from_slice::<Value>(&bytes) {
+                Err(_) => {
+                    return Ok(jsonrpc_error(
+                        StatusCode::BAD_REQUEST,
+                        PARSE_ERROR,
+                        "parse error: the body is not JSON",
+                    ));
+                }
+                Ok(Value::Array(_)) => {
+                    return Ok(jsonrpc_error(
+                        StatusCode::BAD_REQUEST,
+                        INVALID_REQUEST,
+                        "JSON-RPC batches are not supported: send one message per request",
+                    ));
+                }
+                Ok(message) => {
+                    if message.get("method").and_then(Value::as_str) == Some("initialize") {
+                        initialize = message.get("params").cloned();
+                    }
+                }
+            }
+            req.set_body(Body::from(bytes));
+        }
+
+        let session = session_header(&req);
+        if let Some(id) = &session {
+            let open = state
+                .store
+                .session(id)
+                .await
+                .map_err(ApiError::from)?
+                .is_some_and(|s| {
+                    s.surface == Surface::Mcp
+                        && s.user_id == principal.user.id
+                        && s.is_open(time::now())
+                });
+            if !open {
+                return Ok(jsonrpc_error(
+                    StatusCode::NOT_FOUND,
+                    SESSION_NOT_FOUND,
+                    "session not found",
+                ));
+            }
+        }
+
+        req.extensions_mut().insert(principal.clone());
+        if let Some(info) = current_request() {
+            req.extensions_mut().insert(info);
+        }
+        let method = req.method().clone();
+        let mut resp = self.inner.call(req).await?;
+
+        if let Some(params) = initialize
+            && resp.status().is_success()
+            && let Some(id) = resp
+                .headers()
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+        {
+            self.bind_session(id.to_owned(), &principal, &params)
+                .await?;
+        }
+        if method == Method::DELETE && resp.status().is_success() {
+            if let Some(id) = &session {
+                self.close_session(id, &principal).await?;
+            }
+            // rmcp answers 202, which some clients treat as a failed termination.
+            resp.set_status(StatusCode::NO_CONTENT);
+        }
+        Ok(as_jsonrpc_error(resp).await)
+    }
+}
+
+impl McpEndpoint {
+    async fn bind_session(
+        &self,
+        id: String,
+        principal: &Principal,
+        params: &Value,
+    ) -> poem::Result<()> {
+        let now = time::now();
+        let new = NewSession {
+            id: id.clone(),
+            user_id: principal.user.id,
+            surface: Surface::Mcp,
+            protocol_version: params
+                .get("protocolVersion")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            client_info: params.get("clientInfo").map(Value::to_string),
+            expires_at: now + self.state.session_idle_ttl(),
+        };
+        self.state
+            .store
+            .create_session(&new, now)
+            .await
+            .map_err(ApiError::from)?;
+        let details = json!({"surface": "mcp", "protocol_version": new.protocol_version, "client_info": params.get("clientInfo")});
+        let event = Event::new(
+            AuditKind::Admin,
+            "session_opened",
+            Actor::principal(principal),
+            details,
+        )
+        .in_session(&id);
+        self.state.audit(event).await?;
+        Ok(())
+    }
+
+    async fn close_session(&self, id: &str, principal: &Principal) -> poem::Result<()> {
+        let store = &self.state.store;
+        store
+            .close_session(id, time::now())
+            .await
+            .map_err(ApiError::from)?;
+        store
+            .delete_transport_state(id)
+            .await
+            .map_err(ApiError::from)?;
+        let event = Event::new(
+            AuditKind::Admin,
+            "session_closed",
+            Actor::principal(principal),
+            json!({"surface": "mcp"}),
+        )
+        .in_session(id);
+        self.state.audit(event).await?;
+        Ok(())
+    }
+}
+
+/// Rewrites a non-JSON error (rmcp's transport refusals are plain text) as a
+/// JSON-RPC error object with the same status.
+async fn as_jsonrpc_error(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !status.is_client_error() && !status.is_server_error() || is_json {
+        return resp;
+    }
+    let headers = resp.headers().clone();
+    let text = resp.into_body().into_string().await.unwrap_or_default();
+    let code = match status {
+        StatusCode::NOT_FOUND => SESSION_NOT_FOUND,
+        StatusCode::UNAUTHORIZED => UNAUTHORIZED,
+        StatusCode::FORBIDDEN => FORBIDDEN,
+        s if s.is_server_error() => -32603,
+        _ => INVALID_REQUEST,
+    };
+    let message = if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text.trim().to_owned()
+    };
+    let mut rewritten = jsonrpc_error(status, code, &message).into_response();
+    for name in [header::ALLOW, header::WWW_AUTHENTICATE] {
+        if let Some(value) = headers.get(&name) {
+            rewritten.headers_mut().insert(name, value.clone());
+        }
+    }
+    rewritten
+}

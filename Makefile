@@ -4,7 +4,7 @@
 CARGO ?= cargo
 FEATURE_SETS := "" "--no-default-features --features sqlite" "--no-default-features --features postgres"
 
-.PHONY: run build test check fmt clippy sqlx-prepare sqlx-check migrate
+.PHONY: run build test check fmt clippy sqlx-prepare sqlx-check migrate conformance
 
 ## Build and serve on 127.0.0.1:8000 with ./data/aiapi.db (created on first run).
 run:
@@ -51,3 +51,7 @@ sqlx-check:
 ## Apply pending migrations to DATABASE_URL (default: ./data/aiapi.db).
 migrate:
 	$(CARGO) run --bin aiapi -- migrate
+
+## The official MCP conformance suite against /mcp (needs npm; installs Node 22 locally).
+conformance:
+	.ci/conformance.sh

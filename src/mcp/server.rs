@@ -126,12 +126,16 @@ fn validation_is_a_result(ctx: &RequestContext<RoleServer>) -> bool {
 }
 
 impl ServerHandler for McpServer {
+    // Logging is deprecated by the 2026-07-28 revision (SEP-2577) but part of
+    // the handshake-era revisions this server also speaks.
+    #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_resources()
                 .enable_prompts()
+                .enable_logging()
                 .build(),
         )
         .with_protocol_version(ProtocolVersion::V_2025_11_25)
@@ -147,6 +151,17 @@ impl ServerHandler for McpServer {
 
     fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
         Cow::Borrowed(&SUPPORTED_VERSIONS)
+    }
+
+    // Accepted so clients may set it; the server sends no log notifications
+    // at any level (logs go to its own log, with request ids).
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        _request: rmcp::model::SetLevelRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        principal(&ctx).map(drop)
     }
 
     async fn list_tools(

@@ -605,7 +605,155 @@ async fn the_transport_refuses_in_json(backend: Backend) {
     );
 }
 
+/// POST with explicit protocol headers; returns status and the JSON message.
+async fn post_with(
+    server: &TestServer,
+    token: &str,
+    headers: &[(&str, &str)],
+    body: Value,
+) -> (u16, Value) {
+    let mut request = server
+        .http
+        .post(server.url("/mcp"))
+        .bearer_auth(token)
+        .header("accept", "application/json, text/event-stream")
+        .json(&body);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let resp = request.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let message = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .chain(std::iter::once(text.as_str()))
+        .find_map(|l| {
+            serde_json::from_str::<Value>(l)
+                .ok()
+                .filter(|v| v.get("jsonrpc").is_some())
+        })
+        .unwrap_or(Value::Null);
+    (status, message)
+}
+
+async fn versions_are_negotiated_and_checked(backend: Backend) {
+    let (db, server) = started(backend).await;
+    let token = server.token("ai_agent", "ai123").await;
+    // An unknown version in initialize is answered with our latest handshake revision.
+    let mut init = initialize();
+    init["params"]["protocolVersion"] = json!("2024-01-01");
+    let resp = server
+        .http
+        .post(server.url("/mcp"))
+        .bearer_auth(&token)
+        .header("accept", "application/json, text/event-stream")
+        .json(&init)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let sid = resp.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let text = resp.text().await.unwrap();
+    assert!(text.contains(r#""protocolVersion":"2025-11-25""#), "{text}");
+    let client_info = db
+        .texts(&format!(
+            "SELECT CAST(client_info AS TEXT) FROM mcp_sessions WHERE id = '{sid}'"
+        ))
+        .await;
+    assert!(
+        client_info[0].as_deref().unwrap().contains("raw"),
+        "{client_info:?}"
+    );
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let (status, message) = post_with(
+        &server,
+        &token,
+        &[
+            ("mcp-session-id", &sid),
+            ("mcp-protocol-version", "1999-01-01"),
+        ],
+        list.clone(),
+    )
+    .await;
+    assert_eq!(
+        status, 400,
+        "an unsupported MCP-Protocol-Version: {message}"
+    );
+    assert!(message["error"]["code"].is_i64());
+    let (status, message) =
+        post_with(&server, &token, &[("mcp-session-id", &sid)], list.clone()).await;
+    assert_eq!(status, 200, "an absent header means 2025-03-26: {message}");
+
+    // The stateless revision: per-request _meta, Mcp-Method, resultType and caching hints.
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
+    let stateless =
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {"_meta": meta}});
+    let headers = [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/list"),
+    ];
+    let (status, message) = post_with(&server, &token, &headers, stateless.clone()).await;
+    assert_eq!(status, 200, "{message}");
+    assert_eq!(message["result"]["resultType"], "complete");
+    assert!(message["result"]["ttlMs"].is_u64());
+    assert!(message["result"]["cacheScope"].is_string());
+    let (status, message) = post_with(
+        &server,
+        &token,
+        &[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+        ],
+        stateless,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        message["error"]["code"], -32020,
+        "Mcp-Method must match the body"
+    );
+    let discover =
+        json!({"jsonrpc": "2.0", "id": 4, "method": "server/discover", "params": {"_meta": meta}});
+    let (status, message) = post_with(
+        &server,
+        &token,
+        &[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "server/discover"),
+        ],
+        discover,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        message["result"]["supportedVersions"],
+        json!(["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"])
+    );
+    let old_meta = json!({"io.modelcontextprotocol/protocolVersion": "1999-01-01", "io.modelcontextprotocol/clientCapabilities": {}});
+    let unsupported =
+        json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list", "params": {"_meta": old_meta}});
+    let (status, message) = post_with(
+        &server,
+        &token,
+        &[("mcp-protocol-version", "1999-01-01")],
+        unsupported,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(message["error"]["code"], -32022);
+    assert!(
+        message["error"]["data"]["supported"]
+            .as_array()
+            .is_some_and(|v| v.len() == 4)
+    );
+}
+
 on_both_backends!(
+    versions_are_negotiated_and_checked,
     a_session_client_lists_and_calls_every_tool,
     errors_follow_the_spec,
     api_keys_authenticate_both_ways,

@@ -38,7 +38,9 @@ Environment variables (flags win over them):
   AIAPI_LOGIN_MAX_FAILURES_PER_ADDR
                                 failed logins from one address that lock it [default: 20]
   AIAPI_LOGIN_LOCKOUT_SECS      counting window and lock duration [default: 900]
-  AIAPI_SESSION_IDLE_SECS       sessions close after this long without a call [default: 1800]";
+  AIAPI_SESSION_IDLE_SECS       sessions close after this long without a call [default: 1800]
+  AIAPI_SESSION_CONTEXT_MAX_BYTES
+                                largest session context object [default: 65536]";
 
 /// A configuration error: which variable, and what is wrong with its value.
 #[derive(Debug, thiserror::Error)]
@@ -200,6 +202,8 @@ pub struct ServeSettings {
     pub login_lockout: Duration,
     /// Sessions close after this long without a call.
     pub session_idle: Duration,
+    /// Largest session context object, in bytes of compact JSON.
+    pub session_context_max_bytes: usize,
 }
 
 /// A source of variables: the process environment in production, a map in tests.
@@ -413,6 +417,12 @@ impl ServeSettings {
             900,
             "a whole number of seconds",
         )?;
+        let context_max: usize = parse_var(
+            vars,
+            "AIAPI_SESSION_CONTEXT_MAX_BYTES",
+            64 * 1024,
+            "a whole number of bytes",
+        )?;
         let session_idle_secs: u64 = parse_var(
             vars,
             "AIAPI_SESSION_IDLE_SECS",
@@ -421,6 +431,7 @@ impl ServeSettings {
         )?;
         for (name, value) in [
             ("AIAPI_SESSION_IDLE_SECS", session_idle_secs as i64),
+            ("AIAPI_SESSION_CONTEXT_MAX_BYTES", context_max as i64),
             ("AIAPI_ACCESS_TOKEN_MINUTES", access_minutes as i64),
             ("AIAPI_REFRESH_TOKEN_DAYS", refresh_days as i64),
             ("AIAPI_LOGIN_MAX_FAILURES", login_max_failures),
@@ -441,6 +452,7 @@ impl ServeSettings {
             login_max_failures_per_addr,
             login_lockout: Duration::from_secs(lockout_secs),
             session_idle: Duration::from_secs(session_idle_secs),
+            session_context_max_bytes: context_max,
             bind,
             environment,
             jwt_secret,

@@ -54,6 +54,9 @@ pub enum ApiError {
     /// The request conflicts with current state (duplicate, last admin, ...).
     #[error("{0}")]
     Conflict(String),
+    /// An `If-Match` precondition does not hold (a stale version).
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// The body is larger than the configured limit.
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge {
@@ -105,6 +108,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -122,6 +126,7 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
+            Self::PreconditionFailed(_) => "precondition_failed",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::Validation(_) => "validation_error",
             Self::TooManyRequests { .. } => "too_many_requests",
@@ -217,6 +222,7 @@ impl ApiResponse for ApiError {
             (403, "The caller lacks a permission."),
             (404, "Not found."),
             (409, "Conflicts with the current state."),
+            (412, "An If-Match version is stale."),
             (413, "The body is too large."),
             (422, "A field is invalid; `errors` lists each one."),
             (429, "Too many attempts; see Retry-After."),

@@ -20,7 +20,7 @@ async fn the_tutorial_workflow_runs(backend: Backend) {
     let transcript = ai_assistant::run(&server.base, &key)
         .await
         .expect("workflow");
-    assert_eq!(transcript[0], "available tools: 6");
+    assert_eq!(transcript[0], "available tools: 8");
     assert_eq!(
         transcript[1],
         "Create a new item -> created 'AI recommended item'"

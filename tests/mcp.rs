@@ -106,7 +106,9 @@ async fn a_session_client_lists_and_calls_every_tool(backend: Backend) {
             "analyze_items",
             "get_item",
             "update_item",
-            "delete_item"
+            "delete_item",
+            "get_session_context",
+            "update_session_context",
         ]
     );
     let create = &tools[0];
@@ -304,7 +306,7 @@ async fn the_stateless_revision_needs_no_session(backend: Backend) {
         .await
         .unwrap();
     assert_ne!(result.is_error, Some(true), "{result:?}");
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 6);
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 8);
     assert_eq!(db.scalar_i64("SELECT count(*) FROM mcp_sessions").await, 0);
     assert_eq!(
         db.scalar_i64(
@@ -438,7 +440,7 @@ async fn sessions_are_bound_to_their_user_and_end_with_delete(backend: Backend) 
     let (status, _, message) = post(&server, &alice, Some(&sid), list.clone()).await;
     assert_eq!(
         (status, message["result"]["tools"].as_array().map(Vec::len)),
-        (200, Some(6))
+        (200, Some(8))
     );
     let (status, _, message) = post(
         &server,
@@ -461,7 +463,7 @@ async fn sessions_are_bound_to_their_user_and_end_with_delete(backend: Backend) 
     let replica = TestServer::start(&db).await;
     let (status, _, message) = post(&replica, &alice, Some(&sid), list.clone()).await;
     assert_eq!(status, 200, "{message}");
-    assert_eq!(message["result"]["tools"].as_array().map(Vec::len), Some(6));
+    assert_eq!(message["result"]["tools"].as_array().map(Vec::len), Some(8));
 
     let resp = server
         .http
@@ -603,6 +605,59 @@ async fn the_transport_refuses_in_json(backend: Backend) {
             .unwrap()
             .contains("Origin")
     );
+}
+
+async fn context_tools_act_on_the_mcp_session(backend: Backend) {
+    let (db, server) = started(backend).await;
+    let token = server.token("ai_agent", "ai123").await;
+    let client = connect(
+        &server,
+        Credential::Bearer(&token),
+        ProtocolVersion::V_2025_11_25,
+    )
+    .await;
+    let updated = client
+        .call_tool(call(
+            "update_session_context",
+            json!({"patch": {"plan": ["search", "compare"]}}),
+        ))
+        .await
+        .unwrap();
+    assert_ne!(updated.is_error, Some(true), "{updated:?}");
+    assert_eq!(updated.structured_content.as_ref().unwrap()["version"], 1);
+    let read = client
+        .call_tool(call("get_session_context", json!({})))
+        .await
+        .unwrap();
+    assert_eq!(
+        read.structured_content.unwrap()["context"],
+        json!({"plan": ["search", "compare"]})
+    );
+    let sid = db
+        .texts("SELECT id FROM mcp_sessions WHERE surface = 'mcp'")
+        .await
+        .remove(0)
+        .unwrap();
+
+    // A stateless (2026-07-28) call names the session explicitly.
+    let stateless = connect(
+        &server,
+        Credential::Bearer(&token),
+        ProtocolVersion::V_2026_07_28,
+    )
+    .await;
+    let read = stateless
+        .call_tool(call("get_session_context", json!({"session_id": sid})))
+        .await
+        .unwrap();
+    assert_eq!(read.structured_content.unwrap()["version"], 1);
+    let missing = stateless
+        .call_tool(call("get_session_context", json!({})))
+        .await
+        .unwrap();
+    assert_eq!(missing.is_error, Some(true), "no session and no session_id");
+    stateless.cancel().await.unwrap();
+    client.cancel().await.unwrap();
 }
 
 /// POST with explicit protocol headers; returns status and the JSON message.
@@ -753,6 +808,7 @@ async fn versions_are_negotiated_and_checked(backend: Backend) {
 }
 
 on_both_backends!(
+    context_tools_act_on_the_mcp_session,
     versions_are_negotiated_and_checked,
     a_session_client_lists_and_calls_every_tool,
     errors_follow_the_spec,

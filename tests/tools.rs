@@ -54,10 +54,12 @@ async fn tools_are_listed_by_permission(backend: Backend) {
             "analyze_items",
             "get_item",
             "update_item",
-            "delete_item"
+            "delete_item",
+            "get_session_context",
+            "update_session_context",
         ]
     );
-    assert_eq!(body["total_tools"], 6);
+    assert_eq!(body["total_tools"], 8);
     let create = &body["tools"][0];
     assert_eq!(create["category"], "data_management");
     assert_eq!(create["parameters"]["required"], json!(["name", "price"]));
@@ -65,7 +67,7 @@ async fn tools_are_listed_by_permission(backend: Backend) {
     assert_eq!(create["annotations"]["readOnlyHint"], false);
     assert!(create["examples"].as_array().is_some_and(|e| !e.is_empty()));
     let (_, body) = server.get_as("/api/v1/mcp/tools", &admin).await;
-    assert_eq!(body["total_tools"], 7);
+    assert_eq!(body["total_tools"], 9);
     let (_, body) = server
         .get_as("/api/v1/mcp/tools?category=admin", &admin)
         .await;
@@ -674,7 +676,7 @@ async fn stats_come_from_the_database(backend: Backend) {
     assert_eq!(mine["tool_calls"]["successful_calls"], 2);
     assert_eq!(mine["tool_calls"]["by_tool"]["search_items"]["calls"], 2);
     assert!((mine["tool_calls"]["success_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
-    assert_eq!(stats["server_stats"]["available_tools"], 6);
+    assert_eq!(stats["server_stats"]["available_tools"], 8);
     assert_eq!(stats["server_stats"]["total_active_sessions"], Value::Null);
     let (_, stats) = server.get_as("/api/v1/mcp/stats", &admin).await;
     assert_eq!(stats["server_stats"]["total_active_sessions"], 1);

@@ -6,6 +6,7 @@ mod auth;
 mod health;
 pub mod items;
 mod mcp;
+mod session_context;
 pub mod users;
 mod well_known;
 
@@ -51,6 +52,7 @@ pub type Api = (
     mcp::McpRestApi,
     audit::AuditApi,
     well_known::WellKnownApi,
+    session_context::SessionContextApi,
 );
 
 /// Builds the OpenAPI service; `/docs` and `/openapi.json` are derived from it.
@@ -65,6 +67,7 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             mcp::McpRestApi::new(state.clone()),
             audit::AuditApi::new(state.clone()),
             well_known::WellKnownApi::new(state.clone()),
+            session_context::SessionContextApi::new(state.clone()),
         ),
         "aiapi",
         env!("CARGO_PKG_VERSION"),

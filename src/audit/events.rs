@@ -112,10 +112,10 @@ impl Event {
     }
 }
 
-/// Appends `event` to the audit chain.
-pub async fn record(store: &dyn Store, event: Event) -> StoreResult<()> {
+/// The audit row of `event`, stamped now with the current request's details.
+pub fn entry(event: Event) -> AuditEntry {
     let request = current_request();
-    let entry = AuditEntry {
+    AuditEntry {
         occurred_at: time::now(),
         kind: event.kind,
         action: event.action.into(),
@@ -135,8 +135,12 @@ pub async fn record(store: &dyn Store, event: Event) -> StoreResult<()> {
         duration_ms: 0,
         request_id: request.as_ref().map(|r| r.request_id.clone()),
         client_addr: request.and_then(|r| r.client_addr),
-    };
+    }
+}
+
+/// Appends `event` to the audit chain in a transaction of its own.
+pub async fn record(store: &dyn Store, event: Event) -> StoreResult<()> {
     let mut tx = store.begin().await?;
-    tx.append_audit(&entry).await?;
+    tx.append_audit(&entry(event)).await?;
     tx.commit().await
 }

@@ -195,6 +195,11 @@ pub async fn execute(
             .refuse(ToolError::UnknownTool(tool_name.to_owned()))
             .await);
     };
+    // Each tool decides what of its arguments the audit row may keep.
+    let audit = Audit {
+        arguments: redacted_canonical_json(&(tool.audit_view)(&arguments)),
+        ..audit
+    };
     for permission in std::iter::once(&Permission::UseMcpTools).chain(tool.permissions) {
         if !principal.has(*permission) {
             let denied = ToolError::Denied(format!(
@@ -207,7 +212,11 @@ pub async fn execute(
     if let Err(errors) = validate(tool, &arguments) {
         return Err(audit.refuse(ToolError::Invalid(errors)).await);
     }
-    let ctx = ToolContext { state, principal };
+    let ctx = ToolContext {
+        state,
+        principal,
+        session_id: call.session_id.as_deref(),
+    };
     match tool.run {
         ToolFn::Read(run) => {
             // Refuse a bad session before doing the work.

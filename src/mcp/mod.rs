@@ -2,6 +2,7 @@
 //! one executor (validate, authorize, run, audit) shared by both doors: the
 //! REST facade at `/api/v1/mcp` and the MCP endpoint at `/mcp`.
 
+pub mod context;
 pub mod executor;
 pub mod http;
 pub mod registry;

@@ -58,9 +58,22 @@ pub struct ToolSpec {
     pub annotations: Annotations,
     pub(super) run: ToolFn,
     pub(super) validator: jsonschema::Validator,
+    /// What of the arguments the audit row keeps (secrets are redacted after).
+    pub(super) audit_view: fn(&Value) -> Value,
+}
+
+/// The audit row keeps all arguments (secrets redacted).
+fn all_arguments(arguments: &Value) -> Value {
+    arguments.clone()
 }
 
 impl ToolSpec {
+    /// The same tool, keeping only `view(arguments)` in its audit rows.
+    pub(super) fn with_audit_view(mut self, view: fn(&Value) -> Value) -> Self {
+        self.audit_view = view;
+        self
+    }
+
     /// Whether `principal` may call this tool.
     pub fn allowed_for(&self, principal: &Principal) -> bool {
         principal.has(Permission::UseMcpTools) && self.permissions.iter().all(|p| principal.has(*p))
@@ -102,6 +115,7 @@ pub(super) fn spec(
         annotations,
         run,
         validator,
+        audit_view: all_arguments,
     }
 }
 

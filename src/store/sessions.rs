@@ -47,6 +47,9 @@ pub trait SessionStore {
     /// Marks sessions idle past their expiry as closed; returns their ids.
     async fn expire_sessions(&self, now: DateTime<Utc>) -> StoreResult<Vec<String>>;
 
+    /// A session and its context object's text.
+    async fn session_context(&self, id: &str) -> StoreResult<Option<(Session, String)>>;
+
     /// Saves (insert or replace) the MCP transport state of a session.
     async fn save_transport_state(
         &self,

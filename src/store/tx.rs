@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{NewUser, StoreResult, UserChanges};
-use crate::domain::{AuditEntry, Item, ItemChanges, NewItem, User};
+use crate::domain::{AuditEntry, Item, ItemChanges, NewItem, Session, User};
 
 /// An open write transaction. Dropping it without `commit` rolls back.
 #[async_trait]
@@ -48,6 +48,12 @@ pub trait StoreTx: Send {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<bool>;
+
+    /// A session and its context text, locked until the transaction ends.
+    async fn session_for_update(&mut self, id: &str) -> StoreResult<Option<(Session, String)>>;
+
+    /// Stores a session's new context text and bumps its version; returns it.
+    async fn write_context(&mut self, id: &str, context: &str) -> StoreResult<i64>;
 
     /// Appends a row to the audit chain (taking the chain lock first); must
     /// be the transaction's last write so that `seq` order is commit order.

@@ -2,6 +2,7 @@
 //! that already passed its JSON Schema, and a context with the caller.
 
 mod analysis;
+mod context;
 mod items;
 mod users;
 
@@ -26,6 +27,9 @@ pub struct ToolContext<'a> {
     pub state: &'a AppState,
     /// The caller, as the database has them now.
     pub principal: &'a Principal,
+    /// The session the call arrived in (the MCP session, or the REST
+    /// `session_id`), if any.
+    pub session_id: Option<&'a str>,
 }
 
 /// How a tool run can fail.
@@ -101,5 +105,7 @@ pub(super) fn all() -> Vec<ToolSpec> {
         items::get_item(),
         items::update_item(),
         items::delete_item(),
+        context::get_session_context(),
+        context::update_session_context(),
     ]
 }

@@ -169,6 +169,11 @@ impl SessionStore for PostgresStore {
         .await?)
     }
 
+    async fn session_context(&self, id: &str) -> StoreResult<Option<(Session, String)>> {
+        let mut conn = self.pool.acquire().await?;
+        session_with_context(&mut conn, id, false).await
+    }
+
     async fn save_transport_state(
         &self,
         id: &str,
@@ -224,4 +229,59 @@ pub(super) async fn touch(
     .execute(conn)
     .await?;
     Ok(touched.rows_affected() > 0)
+}
+
+/// A session and its context text; with `lock`, the row is locked until the
+/// transaction ends so concurrent merges apply one after another.
+pub(super) async fn session_with_context(
+    conn: &mut PgConnection,
+    id: &str,
+    lock: bool,
+) -> StoreResult<Option<(Session, String)>> {
+    let context = if lock {
+        sqlx::query_scalar!(
+            r#"SELECT context::text AS "context!" FROM mcp_sessions WHERE id = $1 FOR UPDATE"#,
+            id
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+    } else {
+        sqlx::query_scalar!(
+            r#"SELECT context::text AS "context!" FROM mcp_sessions WHERE id = $1"#,
+            id
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+    };
+    let Some(context) = context else {
+        return Ok(None);
+    };
+    let session = sqlx::query_as!(
+        SessionRow,
+        r#"SELECT id, user_id, surface, protocol_version,
+                  octet_length(context::text) AS "context_size!", context_version,
+                  tool_usage_count, created_at, last_activity_at, expires_at, closed_at
+           FROM mcp_sessions WHERE id = $1 /* with context */"#,
+        id
+    )
+    .fetch_one(&mut *conn)
+    .await?
+    .try_into()?;
+    Ok(Some((session, context)))
+}
+
+/// Stores new context text and bumps the version, inside a transaction.
+pub(super) async fn write_context(
+    conn: &mut PgConnection,
+    id: &str,
+    context: &str,
+) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar!(
+        "UPDATE mcp_sessions SET context = $1::text::jsonb, context_version = context_version + 1
+         WHERE id = $2 RETURNING context_version",
+        context,
+        id
+    )
+    .fetch_one(conn)
+    .await?)
 }

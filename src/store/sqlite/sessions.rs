@@ -182,6 +182,11 @@ impl SessionStore for SqliteStore {
         .await?)
     }
 
+    async fn session_context(&self, id: &str) -> StoreResult<Option<(Session, String)>> {
+        let mut conn = self.read.acquire().await?;
+        session_with_context(&mut conn, id).await
+    }
+
     async fn save_transport_state(
         &self,
         id: &str,
@@ -241,4 +246,55 @@ pub(super) async fn touch(
     .execute(conn)
     .await?;
     Ok(touched.rows_affected() > 0)
+}
+
+/// A session and its context text, read on `conn` (inside a write
+/// transaction, SQLite's write lock keeps it from changing).
+pub(super) async fn session_with_context(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> StoreResult<Option<(Session, String)>> {
+    let row = sqlx::query!(
+        r#"SELECT id, user_id, surface, protocol_version, length(context) AS "context_size!: i64",
+                  context_version, tool_usage_count, created_at, last_activity_at, expires_at, closed_at,
+                  context
+           FROM mcp_sessions WHERE id = ?1"#,
+        id
+    )
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let session = SessionRow {
+        id: row.id,
+        user_id: row.user_id,
+        surface: row.surface,
+        protocol_version: row.protocol_version,
+        context_size: row.context_size,
+        context_version: row.context_version,
+        tool_usage_count: row.tool_usage_count,
+        created_at: row.created_at,
+        last_activity_at: row.last_activity_at,
+        expires_at: row.expires_at,
+        closed_at: row.closed_at,
+    }
+    .try_into()?;
+    Ok(Some((session, row.context)))
+}
+
+/// Stores new context text and bumps the version, inside a transaction.
+pub(super) async fn write_context(
+    conn: &mut SqliteConnection,
+    id: &str,
+    context: &str,
+) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar!(
+        r#"UPDATE mcp_sessions SET context = ?1, context_version = context_version + 1
+           WHERE id = ?2 RETURNING context_version AS "version!: i64""#,
+        context,
+        id
+    )
+    .fetch_one(conn)
+    .await?)
 }

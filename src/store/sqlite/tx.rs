@@ -6,7 +6,7 @@ use sqlx::{Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::{audit, items, sessions, users};
-use crate::domain::{AuditEntry, Item, ItemChanges, NewItem, User};
+use crate::domain::{AuditEntry, Item, ItemChanges, NewItem, Session, User};
 use crate::store::{NewUser, StoreResult, StoreTx, UserChanges};
 
 /// An open transaction; rolls back when dropped uncommitted.
@@ -58,6 +58,14 @@ impl StoreTx for SqliteTx {
         expires_at: DateTime<Utc>,
     ) -> StoreResult<bool> {
         sessions::touch(&mut self.tx, id, user_id, now, expires_at).await
+    }
+
+    async fn session_for_update(&mut self, id: &str) -> StoreResult<Option<(Session, String)>> {
+        sessions::session_with_context(&mut self.tx, id).await
+    }
+
+    async fn write_context(&mut self, id: &str, context: &str) -> StoreResult<i64> {
+        sessions::write_context(&mut self.tx, id, context).await
     }
 
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<i64> {

@@ -25,7 +25,9 @@ impl TestServer {
     }
 
     /// Logs in (JSON) and returns the whole token response; panics unless 200.
+    /// The password and the tokens are remembered for CI's log scan.
     pub async fn login(&self, username: &str, password: &str) -> Value {
+        super::remember_secret(password);
         let resp = self
             .post_json(
                 "/auth/login",
@@ -35,6 +37,9 @@ impl TestServer {
         let status = resp.status();
         let body: Value = resp.json().await.expect("JSON");
         assert_eq!(status, 200, "login as {username} failed: {body}");
+        for token in ["access_token", "refresh_token"] {
+            super::remember_secret(body[token].as_str().unwrap_or_default());
+        }
         body
     }
 

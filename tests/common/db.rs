@@ -105,9 +105,15 @@ impl TestDb {
         db
     }
 
-    /// Runs the `aiapi` binary against this database and waits for it.
+    /// Runs the `aiapi` binary against this database and waits for it. An
+    /// API key it prints is remembered for CI's log scan.
     pub fn cli(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("run aiapi")
+        let out = self.command(args).output().expect("run aiapi");
+        let printed = String::from_utf8_lossy(&out.stdout);
+        if args.starts_with(&["api-keys", "create"]) {
+            super::remember_secret(printed.trim());
+        }
+        out
     }
 
     /// The `aiapi` command, with a clean environment pointing at this database.

@@ -13,7 +13,7 @@ pub mod db;
 mod server;
 
 pub use db::{Backend, TestDb};
-pub use server::TestServer;
+pub use server::{TestServer, remember_secret};
 
 /// Runs each listed `async fn(Backend)` once per backend, as
 /// `sqlite::<name>` and `postgres::<name>`.

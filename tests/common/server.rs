@@ -104,6 +104,23 @@ impl TestServer {
     }
 }
 
+/// Records a secret the tests saw (password, token, key) so CI can check
+/// that no server log contains it.
+pub fn remember_secret(secret: &str) {
+    use std::io::Write;
+    if secret.len() < 8 {
+        return;
+    }
+    let path = log_dir().join("secrets.txt");
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(file, "{secret}");
+    }
+}
+
 /// Server logs of the whole run land here, so CI can scan them for secrets.
 fn log_dir() -> std::path::PathBuf {
     let dir = std::env::var("AIAPI_TEST_LOG_DIR")

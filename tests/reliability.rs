@@ -114,8 +114,90 @@ async fn sigterm_lets_in_flight_requests_finish(backend: Backend) {
     assert!(refused.is_err(), "no new requests after shutdown");
 }
 
+async fn bad_input_is_always_a_4xx_json_error(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start(&db).await;
+    let out = db.cli(&["api-keys", "create", "ai_agent"]);
+    let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    let mut cases: Vec<(&str, &str, Vec<u8>)> = vec![
+        ("POST", "/api/v1/items", deep.clone().into_bytes()),
+        (
+            "POST",
+            "/api/v1/items",
+            b"{\"name\":\"\xff\xfe\",\"price\":1}".to_vec(),
+        ),
+        ("POST", "/api/v1/mcp/execute", deep.clone().into_bytes()),
+        ("POST", "/auth/login", b"\xff\xff\xff".to_vec()),
+    ];
+    for path in [
+        "/api/v1/items/-1",
+        "/api/v1/items/0",
+        "/api/v1/items/abc",
+        "/api/v1/items/99999999999999999999",
+        "/api/v1/items?page_size=1000000",
+        "/api/v1/items?sort=sideways",
+        "/api/v1/audit/-5",
+        "/api/v1/mcp/tools?category=%00",
+    ] {
+        cases.push(("GET", path, Vec::new()));
+    }
+    for (method, path, body) in cases {
+        let resp = server
+            .http
+            .request(method.parse().unwrap(), server.url(path))
+            .header("x-api-key", &key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        assert!((400..500).contains(&status), "{method} {path}: {status}");
+        let body: serde_json::Value = resp
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: not JSON: {e}"));
+        assert!(
+            body["code"].is_string() || body["detail"].is_string(),
+            "{method} {path}: {body}"
+        );
+    }
+
+    // Malformed JSON-RPC on /mcp: each a JSON-RPC error object, status 400.
+    for body in [
+        deep.as_str(),
+        r#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#,
+        r#"{"id":1,"method":"initialize"}"#,
+        r#""just a string""#,
+        r#"{}"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":7}"#,
+        r#"[1, {"jsonrpc": "2.0"}, "garbage"]"#,
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\u{0}\"",
+    ] {
+        let resp = server
+            .http
+            .post(server.url("/mcp"))
+            .header("x-api-key", &key)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{body:.60}");
+        let message: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(message["jsonrpc"], "2.0");
+        assert!(
+            [-32700, -32600].contains(&message["error"]["code"].as_i64().unwrap()),
+            "{message}"
+        );
+    }
+}
+
 on_both_backends!(
     sixty_four_concurrent_writers_never_see_a_locked_database,
     a_logout_on_one_replica_holds_on_another,
     sigterm_lets_in_flight_requests_finish,
+    bad_input_is_always_a_4xx_json_error,
 );

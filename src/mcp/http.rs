@@ -89,6 +89,17 @@ pub fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response {
         .body(body.to_string())
 }
 
+/// A JSON-RPC 2.0 request, notification or response, by its shape.
+fn is_jsonrpc_message(message: &Value) -> bool {
+    let Some(object) = message.as_object() else {
+        return false;
+    };
+    object.get("jsonrpc").and_then(Value::as_str) == Some("2.0")
+        && (object.get("method").is_some_and(Value::is_string)
+            || (object.contains_key("id")
+                && (object.contains_key("result") || object.contains_key("error"))))
+}
+
 fn session_header(req: &Request) -> Option<String> {
     req.headers()
         .get("mcp-session-id")
@@ -150,6 +161,13 @@ impl Endpoint for McpEndpoint {
                     ));
                 }
                 Ok(message) => {
+                    if !is_jsonrpc_message(&message) {
+                        return Ok(jsonrpc_error(
+                            StatusCode::BAD_REQUEST,
+                            INVALID_REQUEST,
+                            "not a JSON-RPC 2.0 message: an object with \"jsonrpc\": \"2.0\" and a method, result or error",
+                        ));
+                    }
                     if message.get("method").and_then(Value::as_str) == Some("initialize") {
                         initialize = message.get("params").cloned();
                     }

@@ -121,6 +121,9 @@ pub trait AuditStore {
         limit: i64,
     ) -> StoreResult<Vec<AuditRecord>>;
 
+    /// The database's plan for the page query of `filter` (diagnostics).
+    async fn explain_audit_listing(&self, filter: &AuditFilter) -> StoreResult<Vec<String>>;
+
     /// One row.
     async fn audit_entry(&self, seq: i64) -> StoreResult<Option<AuditRecord>>;
 

@@ -128,6 +128,10 @@ pub trait ItemStore {
     /// A page of items matching `filter`, and how many match in all.
     async fn list_items(&self, filter: &ItemFilter) -> StoreResult<(Vec<Item>, i64)>;
 
+    /// The database's plan for the page query of `filter`, one line per
+    /// step (diagnostics: shows which index a listing uses).
+    async fn explain_item_listing(&self, filter: &ItemFilter) -> StoreResult<Vec<String>>;
+
     /// Price statistics of the items created in `window`.
     async fn price_distribution(&self, window: TimeWindow) -> StoreResult<PriceStats>;
 

@@ -114,6 +114,25 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, f: &AuditFilter) {
 /// chain across connections and replicas ("audit" in ASCII).
 const CHAIN_LOCK_KEY: i64 = 0x61_75_64_69_74;
 
+/// A page query of `filter` from `cursor`, after `prefix` (empty, or `EXPLAIN `).
+fn page_query(filter: &AuditFilter, cursor: AuditCursor, limit: i64, prefix: &str) -> QueryBuilder<Postgres> {
+    let mut qb = QueryBuilder::<Postgres>::new(format!("{prefix}SELECT {COLUMNS} FROM audit_log WHERE TRUE"));
+    push_filters(&mut qb, filter);
+    match cursor {
+        AuditCursor::Before(before) => {
+            if let Some(seq) = before {
+                qb.push(" AND seq < ").push_bind(seq);
+            }
+            qb.push(" ORDER BY seq DESC");
+        }
+        AuditCursor::After(after) => {
+            qb.push(" AND seq > ").push_bind(after).push(" ORDER BY seq");
+        }
+    }
+    qb.push(" LIMIT ").push_bind(limit);
+    qb
+}
+
 #[async_trait]
 impl AuditStore for PostgresStore {
     async fn tool_usage(&self, user_id: Option<Uuid>) -> StoreResult<Vec<ToolUsage>> {
@@ -151,25 +170,18 @@ impl AuditStore for PostgresStore {
         cursor: AuditCursor,
         limit: i64,
     ) -> StoreResult<Vec<AuditRecord>> {
-        let mut qb =
-            QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM audit_log WHERE TRUE"));
-        push_filters(&mut qb, filter);
-        match cursor {
-            AuditCursor::Before(before) => {
-                if let Some(seq) = before {
-                    qb.push(" AND seq < ").push_bind(seq);
-                }
-                qb.push(" ORDER BY seq DESC");
-            }
-            AuditCursor::After(after) => {
-                qb.push(" AND seq > ")
-                    .push_bind(after)
-                    .push(" ORDER BY seq");
-            }
-        }
-        qb.push(" LIMIT ").push_bind(limit);
-        let rows: Vec<AuditRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        let rows: Vec<AuditRow> = page_query(filter, cursor, limit, "")
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter().map(AuditRecord::try_from).collect()
+    }
+
+    async fn explain_audit_listing(&self, filter: &AuditFilter) -> StoreResult<Vec<String>> {
+        Ok(page_query(filter, AuditCursor::Before(None), 100, "EXPLAIN ")
+            .build_query_scalar()
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn audit_entry(&self, seq: i64) -> StoreResult<Option<AuditRecord>> {

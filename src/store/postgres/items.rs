@@ -76,6 +76,18 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
+/// The page query of `filter`, after `prefix` (empty, or `EXPLAIN `).
+fn page_query(filter: &ItemFilter, prefix: &str) -> QueryBuilder<Postgres> {
+    let mut page = QueryBuilder::<Postgres>::new(format!("{prefix}SELECT {COLUMNS} FROM items WHERE TRUE"));
+    push_filters(&mut page, filter);
+    page.push(order_by(filter.sort))
+        .push(" LIMIT ")
+        .push_bind(filter.limit)
+        .push(" OFFSET ")
+        .push_bind(filter.offset);
+    page
+}
+
 fn order_by(sort: ItemSort) -> &'static str {
     match sort {
         ItemSort::NewestFirst => " ORDER BY created_at DESC, id DESC",
@@ -102,19 +114,22 @@ impl ItemStore for PostgresStore {
     }
 
     async fn list_items(&self, filter: &ItemFilter) -> StoreResult<(Vec<Item>, i64)> {
-        let mut page =
-            QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM items WHERE TRUE"));
-        push_filters(&mut page, filter);
-        page.push(order_by(filter.sort))
-            .push(" LIMIT ")
-            .push_bind(filter.limit)
-            .push(" OFFSET ")
-            .push_bind(filter.offset);
-        let rows: Vec<ItemRow> = page.build_query_as().fetch_all(&self.pool).await?;
+        let rows: Vec<ItemRow> = page_query(filter, "")
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await?;
         let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM items WHERE TRUE");
         push_filters(&mut count, filter);
         let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
         Ok((rows.into_iter().map(Item::from).collect(), total))
+    }
+
+    async fn explain_item_listing(&self, filter: &ItemFilter) -> StoreResult<Vec<String>> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(page_query(filter, "EXPLAIN ")
+            .build_query_scalar()
+            .fetch_all(&mut *conn)
+            .await?)
     }
 
     async fn price_distribution(&self, window: TimeWindow) -> StoreResult<PriceStats> {

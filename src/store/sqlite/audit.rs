@@ -112,6 +112,25 @@ fn push_filters(qb: &mut QueryBuilder<Sqlite>, f: &AuditFilter) {
     }
 }
 
+/// A page query of `filter` from `cursor`, after `prefix` (empty, or `EXPLAIN QUERY PLAN `).
+fn page_query(filter: &AuditFilter, cursor: AuditCursor, limit: i64, prefix: &str) -> QueryBuilder<Sqlite> {
+    let mut qb = QueryBuilder::<Sqlite>::new(format!("{prefix}SELECT {COLUMNS} FROM audit_log WHERE 1 = 1"));
+    push_filters(&mut qb, filter);
+    match cursor {
+        AuditCursor::Before(before) => {
+            if let Some(seq) = before {
+                qb.push(" AND seq < ").push_bind(seq);
+            }
+            qb.push(" ORDER BY seq DESC");
+        }
+        AuditCursor::After(after) => {
+            qb.push(" AND seq > ").push_bind(after).push(" ORDER BY seq");
+        }
+    }
+    qb.push(" LIMIT ").push_bind(limit);
+    qb
+}
+
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn tool_usage(&self, user_id: Option<Uuid>) -> StoreResult<Vec<ToolUsage>> {
@@ -150,25 +169,20 @@ impl AuditStore for SqliteStore {
         cursor: AuditCursor,
         limit: i64,
     ) -> StoreResult<Vec<AuditRecord>> {
-        let mut qb =
-            QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM audit_log WHERE 1 = 1"));
-        push_filters(&mut qb, filter);
-        match cursor {
-            AuditCursor::Before(before) => {
-                if let Some(seq) = before {
-                    qb.push(" AND seq < ").push_bind(seq);
-                }
-                qb.push(" ORDER BY seq DESC");
-            }
-            AuditCursor::After(after) => {
-                qb.push(" AND seq > ")
-                    .push_bind(after)
-                    .push(" ORDER BY seq");
-            }
-        }
-        qb.push(" LIMIT ").push_bind(limit);
-        let rows: Vec<AuditRow> = qb.build_query_as().fetch_all(&self.read).await?;
+        let rows: Vec<AuditRow> = page_query(filter, cursor, limit, "")
+            .build_query_as()
+            .fetch_all(&self.read)
+            .await?;
         rows.into_iter().map(AuditRecord::try_from).collect()
+    }
+
+    async fn explain_audit_listing(&self, filter: &AuditFilter) -> StoreResult<Vec<String>> {
+        let steps: Vec<(i64, i64, i64, String)> =
+            page_query(filter, AuditCursor::Before(None), 100, "EXPLAIN QUERY PLAN ")
+                .build_query_as()
+                .fetch_all(&self.read)
+                .await?;
+        Ok(steps.into_iter().map(|step| step.3).collect())
     }
 
     async fn audit_entry(&self, seq: i64) -> StoreResult<Option<AuditRecord>> {

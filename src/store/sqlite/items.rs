@@ -83,6 +83,18 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
+/// The page query of `filter`, after `prefix` (empty, or `EXPLAIN QUERY PLAN `).
+fn page_query(filter: &ItemFilter, prefix: &str) -> QueryBuilder<Sqlite> {
+    let mut page = QueryBuilder::<Sqlite>::new(format!("{prefix}SELECT {COLUMNS} FROM items WHERE 1 = 1"));
+    push_filters(&mut page, filter);
+    page.push(order_by(filter.sort))
+        .push(" LIMIT ")
+        .push_bind(filter.limit)
+        .push(" OFFSET ")
+        .push_bind(filter.offset);
+    page
+}
+
 fn order_by(sort: ItemSort) -> &'static str {
     match sort {
         ItemSort::NewestFirst => " ORDER BY created_at DESC, id DESC",
@@ -110,23 +122,23 @@ impl ItemStore for SqliteStore {
     }
 
     async fn list_items(&self, filter: &ItemFilter) -> StoreResult<(Vec<Item>, i64)> {
-        let mut page =
-            QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM items WHERE 1 = 1"));
-        push_filters(&mut page, filter);
-        page.push(order_by(filter.sort))
-            .push(" LIMIT ")
-            .push_bind(filter.limit)
-            .push(" OFFSET ")
-            .push_bind(filter.offset);
-        let rows: Vec<ItemRow> = page.build_query_as().fetch_all(&self.read).await?;
+        let rows: Vec<ItemRow> = page_query(filter, "")
+            .build_query_as()
+            .fetch_all(&self.read)
+            .await?;
         let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM items WHERE 1 = 1");
         push_filters(&mut count, filter);
         let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
-        let items = rows
-            .into_iter()
-            .map(Item::try_from)
-            .collect::<Result<_, _>>()?;
+        let items = rows.into_iter().map(Item::try_from).collect::<Result<_, _>>()?;
         Ok((items, total))
+    }
+
+    async fn explain_item_listing(&self, filter: &ItemFilter) -> StoreResult<Vec<String>> {
+        let steps: Vec<(i64, i64, i64, String)> = page_query(filter, "EXPLAIN QUERY PLAN ")
+            .build_query_as()
+            .fetch_all(&self.read)
+            .await?;
+        Ok(steps.into_iter().map(|step| step.3).collect())
     }
 
     async fn price_distribution(&self, window: TimeWindow) -> StoreResult<PriceStats> {

@@ -115,8 +115,15 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, f: &AuditFilter) {
 const CHAIN_LOCK_KEY: i64 = 0x61_75_64_69_74;
 
 /// A page query of `filter` from `cursor`, after `prefix` (empty, or `EXPLAIN `).
-fn page_query(filter: &AuditFilter, cursor: AuditCursor, limit: i64, prefix: &str) -> QueryBuilder<Postgres> {
-    let mut qb = QueryBuilder::<Postgres>::new(format!("{prefix}SELECT {COLUMNS} FROM audit_log WHERE TRUE"));
+fn page_query(
+    filter: &AuditFilter,
+    cursor: AuditCursor,
+    limit: i64,
+    prefix: &str,
+) -> QueryBuilder<Postgres> {
+    let mut qb = QueryBuilder::<Postgres>::new(format!(
+        "{prefix}SELECT {COLUMNS} FROM audit_log WHERE TRUE"
+    ));
     push_filters(&mut qb, filter);
     match cursor {
         AuditCursor::Before(before) => {
@@ -126,7 +133,9 @@ fn page_query(filter: &AuditFilter, cursor: AuditCursor, limit: i64, prefix: &st
             qb.push(" ORDER BY seq DESC");
         }
         AuditCursor::After(after) => {
-            qb.push(" AND seq > ").push_bind(after).push(" ORDER BY seq");
+            qb.push(" AND seq > ")
+                .push_bind(after)
+                .push(" ORDER BY seq");
         }
     }
     qb.push(" LIMIT ").push_bind(limit);
@@ -178,10 +187,12 @@ impl AuditStore for PostgresStore {
     }
 
     async fn explain_audit_listing(&self, filter: &AuditFilter) -> StoreResult<Vec<String>> {
-        Ok(page_query(filter, AuditCursor::Before(None), 100, "EXPLAIN ")
-            .build_query_scalar()
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(
+            page_query(filter, AuditCursor::Before(None), 100, "EXPLAIN ")
+                .build_query_scalar()
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     async fn audit_entry(&self, seq: i64) -> StoreResult<Option<AuditRecord>> {

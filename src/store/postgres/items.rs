@@ -78,7 +78,8 @@ fn escape_like(text: &str) -> String {
 
 /// The page query of `filter`, after `prefix` (empty, or `EXPLAIN `).
 fn page_query(filter: &ItemFilter, prefix: &str) -> QueryBuilder<Postgres> {
-    let mut page = QueryBuilder::<Postgres>::new(format!("{prefix}SELECT {COLUMNS} FROM items WHERE TRUE"));
+    let mut page =
+        QueryBuilder::<Postgres>::new(format!("{prefix}SELECT {COLUMNS} FROM items WHERE TRUE"));
     push_filters(&mut page, filter);
     page.push(order_by(filter.sort))
         .push(" LIMIT ")

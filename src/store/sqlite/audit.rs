@@ -113,8 +113,15 @@ fn push_filters(qb: &mut QueryBuilder<Sqlite>, f: &AuditFilter) {
 }
 
 /// A page query of `filter` from `cursor`, after `prefix` (empty, or `EXPLAIN QUERY PLAN `).
-fn page_query(filter: &AuditFilter, cursor: AuditCursor, limit: i64, prefix: &str) -> QueryBuilder<Sqlite> {
-    let mut qb = QueryBuilder::<Sqlite>::new(format!("{prefix}SELECT {COLUMNS} FROM audit_log WHERE 1 = 1"));
+fn page_query(
+    filter: &AuditFilter,
+    cursor: AuditCursor,
+    limit: i64,
+    prefix: &str,
+) -> QueryBuilder<Sqlite> {
+    let mut qb = QueryBuilder::<Sqlite>::new(format!(
+        "{prefix}SELECT {COLUMNS} FROM audit_log WHERE 1 = 1"
+    ));
     push_filters(&mut qb, filter);
     match cursor {
         AuditCursor::Before(before) => {
@@ -124,7 +131,9 @@ fn page_query(filter: &AuditFilter, cursor: AuditCursor, limit: i64, prefix: &st
             qb.push(" ORDER BY seq DESC");
         }
         AuditCursor::After(after) => {
-            qb.push(" AND seq > ").push_bind(after).push(" ORDER BY seq");
+            qb.push(" AND seq > ")
+                .push_bind(after)
+                .push(" ORDER BY seq");
         }
     }
     qb.push(" LIMIT ").push_bind(limit);
@@ -177,11 +186,15 @@ impl AuditStore for SqliteStore {
     }
 
     async fn explain_audit_listing(&self, filter: &AuditFilter) -> StoreResult<Vec<String>> {
-        let steps: Vec<(i64, i64, i64, String)> =
-            page_query(filter, AuditCursor::Before(None), 100, "EXPLAIN QUERY PLAN ")
-                .build_query_as()
-                .fetch_all(&self.read)
-                .await?;
+        let steps: Vec<(i64, i64, i64, String)> = page_query(
+            filter,
+            AuditCursor::Before(None),
+            100,
+            "EXPLAIN QUERY PLAN ",
+        )
+        .build_query_as()
+        .fetch_all(&self.read)
+        .await?;
         Ok(steps.into_iter().map(|step| step.3).collect())
     }
 

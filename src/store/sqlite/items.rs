@@ -85,7 +85,8 @@ fn escape_like(text: &str) -> String {
 
 /// The page query of `filter`, after `prefix` (empty, or `EXPLAIN QUERY PLAN `).
 fn page_query(filter: &ItemFilter, prefix: &str) -> QueryBuilder<Sqlite> {
-    let mut page = QueryBuilder::<Sqlite>::new(format!("{prefix}SELECT {COLUMNS} FROM items WHERE 1 = 1"));
+    let mut page =
+        QueryBuilder::<Sqlite>::new(format!("{prefix}SELECT {COLUMNS} FROM items WHERE 1 = 1"));
     push_filters(&mut page, filter);
     page.push(order_by(filter.sort))
         .push(" LIMIT ")
@@ -129,7 +130,10 @@ impl ItemStore for SqliteStore {
         let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM items WHERE 1 = 1");
         push_filters(&mut count, filter);
         let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
-        let items = rows.into_iter().map(Item::try_from).collect::<Result<_, _>>()?;
+        let items = rows
+            .into_iter()
+            .map(Item::try_from)
+            .collect::<Result<_, _>>()?;
         Ok((items, total))
     }
 

@@ -40,7 +40,9 @@ Environment variables (flags win over them):
   AIAPI_LOGIN_LOCKOUT_SECS      counting window and lock duration [default: 900]
   AIAPI_SESSION_IDLE_SECS       sessions close after this long without a call [default: 1800]
   AIAPI_SESSION_CONTEXT_MAX_BYTES
-                                largest session context object [default: 65536]";
+                                largest session context object [default: 65536]
+  AIAPI_TOOL_RATE_LIMITS        tool calls per minute per user, by role, e.g.
+                                user=120,ai_agent=600 (0: unlimited) [default: 6000 each]";
 
 /// A configuration error: which variable, and what is wrong with its value.
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +206,44 @@ pub struct ServeSettings {
     pub session_idle: Duration,
     /// Largest session context object, in bytes of compact JSON.
     pub session_context_max_bytes: usize,
+    /// Tool calls per minute per user, by role (0: unlimited).
+    pub tool_calls_per_minute: Vec<(crate::domain::Role, u32)>,
+}
+
+impl ServeSettings {
+    /// The per-minute tool call limit of `role`, if it has one.
+    pub fn tool_call_limit(&self, role: crate::domain::Role) -> Option<i64> {
+        self.tool_calls_per_minute
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, n)| i64::from(*n))
+            .filter(|n| *n > 0)
+    }
+}
+
+/// Parses `role=calls,...`; roles not named keep the default.
+fn rate_limits(vars: &dyn Vars) -> Result<Vec<(crate::domain::Role, u32)>, ConfigError> {
+    let mut limits: Vec<(crate::domain::Role, u32)> = crate::domain::Role::ALL
+        .iter()
+        .map(|r| (*r, 6000))
+        .collect();
+    for part in list_var(vars, "AIAPI_TOOL_RATE_LIMITS") {
+        let bad = || {
+            ConfigError::new(
+                "AIAPI_TOOL_RATE_LIMITS",
+                format!(
+                    "{part:?} is not role=calls_per_minute (roles: admin, user, ai_agent, readonly, auditor)"
+                ),
+            )
+        };
+        let (role, calls) = part.split_once('=').ok_or_else(bad)?;
+        let role: crate::domain::Role = role.trim().parse().map_err(|_| bad())?;
+        let calls: u32 = calls.trim().parse().map_err(|_| bad())?;
+        for entry in limits.iter_mut().filter(|(r, _)| *r == role) {
+            entry.1 = calls;
+        }
+    }
+    Ok(limits)
 }
 
 /// A source of variables: the process environment in production, a map in tests.
@@ -453,6 +493,7 @@ impl ServeSettings {
             login_lockout: Duration::from_secs(lockout_secs),
             session_idle: Duration::from_secs(session_idle_secs),
             session_context_max_bytes: context_max,
+            tool_calls_per_minute: rate_limits(vars)?,
             bind,
             environment,
             jwt_secret,

@@ -11,13 +11,14 @@ use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use common::{Backend, TestDb, TestServer};
 use serde_json::Value;
 
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     "V1__accounts",
     "V2__seed_accounts",
     "V3__items",
     "V4__mcp_sessions",
     "V5__audit_log",
     "V6__mcp_session_state",
+    "V7__tool_rate_limits",
 ];
 
 fn stdout(out: &std::process::Output) -> String {
@@ -83,6 +84,7 @@ async fn failed_migration_stops_at_the_last_good_version(backend: Backend) {
             "pending  V4__mcp_sessions",
             "pending  V5__audit_log",
             "pending  V6__mcp_session_state",
+            "pending  V7__tool_rate_limits",
         ]
     );
 }

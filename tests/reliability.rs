@@ -195,7 +195,92 @@ async fn bad_input_is_always_a_4xx_json_error(backend: Backend) {
     }
 }
 
+async fn tool_calls_are_rate_limited_per_principal_across_replicas(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let env = [("AIAPI_TOOL_RATE_LIMITS", "ai_agent=3,user=0")];
+    let a = TestServer::start_with(&db, &env).await;
+    let b = TestServer::start_with(&db, &env).await;
+    let agent = a.token("ai_agent", "ai123").await;
+    let search = json!({"query": ""});
+    assert_eq!(
+        a.execute(&agent, "search_items", search.clone(), None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        a.execute(&agent, "search_items", search.clone(), None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        b.execute(&agent, "search_items", search.clone(), None)
+            .await
+            .0,
+        200
+    );
+    let resp = b
+        .authed(Method::POST, "/api/v1/mcp/execute", &agent)
+        .json(&json!({"tool_name": "search_items", "parameters": search}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        429,
+        "the limit counts calls on both replicas"
+    );
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "too_many_requests");
+    let outcome = db
+        .texts("SELECT outcome FROM audit_log WHERE kind = 'tool' ORDER BY seq DESC LIMIT 1")
+        .await;
+    assert_eq!(outcome[0].as_deref(), Some("rate_limited"));
+
+    // Other principals have their own counters; 0 means unlimited.
+    let user = a.new_user("unlimited").await;
+    for _ in 0..5 {
+        assert_eq!(
+            a.execute(&user, "search_items", json!({"query": ""}), None)
+                .await
+                .0,
+            200
+        );
+    }
+    // Over MCP the refusal is a tool error result.
+    let resp = a
+        .http
+        .post(a.url("/mcp"))
+        .bearer_auth(&agent)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "search_items")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "search_items", "arguments": {"query": ""},
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                      "io.modelcontextprotocol/clientCapabilities": {}}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let text = resp.text().await.unwrap();
+    assert!(
+        text.contains(r#""isError":true"#) && text.contains("too many tool calls"),
+        "{text}"
+    );
+}
+
 on_both_backends!(
+    tool_calls_are_rate_limited_per_principal_across_replicas,
     sixty_four_concurrent_writers_never_see_a_locked_database,
     a_logout_on_one_replica_holds_on_another,
     sigterm_lets_in_flight_requests_finish,

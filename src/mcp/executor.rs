@@ -17,6 +17,9 @@ use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 use crate::store::StoreTx;
 
+/// The window of the per-principal call limit.
+const RATE_WINDOW: chrono::Duration = chrono::Duration::minutes(1);
+
 /// Where a call came from, for the audit row.
 #[derive(Debug, Clone)]
 pub struct CallContext {
@@ -56,6 +59,12 @@ pub enum ToolError {
     /// The session is unknown, closed, expired or someone else's.
     #[error("session not found")]
     SessionNotFound,
+    /// The caller made too many calls this minute.
+    #[error("too many tool calls; try again in {retry_after_secs} seconds")]
+    RateLimited {
+        /// Seconds until the window ends.
+        retry_after_secs: u64,
+    },
     /// The service failed.
     #[error(transparent)]
     Internal(#[from] ApiError),
@@ -69,6 +78,10 @@ impl From<ToolError> for ApiError {
             }
             ToolError::Denied(message) => ApiError::Forbidden(message),
             ToolError::Invalid(errors) => ApiError::Validation(errors),
+            ToolError::RateLimited { retry_after_secs } => ApiError::TooManyRequests {
+                detail: err.to_string(),
+                retry_after_secs,
+            },
             ToolError::Internal(e) => e,
         }
     }
@@ -133,9 +146,50 @@ impl Audit<'_> {
         }
     }
 
+    /// The key of the caller's call counter.
+    fn counter(&self) -> String {
+        format!("user:{}", self.principal.user.id)
+    }
+
+    /// Counts the call toward the caller's per-minute limit, inside `tx`.
+    async fn count(&self, tx: &mut dyn StoreTx) -> Result<(), ApiError> {
+        let now = time::now();
+        tx.count_call(&self.counter(), now, now - RATE_WINDOW)
+            .await?;
+        Ok(())
+    }
+
+    /// Refuses the call if the caller is over their per-minute limit.
+    async fn check_rate(&self) -> Result<(), ToolError> {
+        let Some(limit) = self
+            .state
+            .settings
+            .tool_call_limit(self.principal.user.role)
+        else {
+            return Ok(());
+        };
+        let now = time::now();
+        let (calls, started) = self
+            .state
+            .store
+            .calls_in_window(&self.counter(), now - RATE_WINDOW)
+            .await
+            .map_err(ApiError::from)?;
+        if calls < limit {
+            return Ok(());
+        }
+        let retry_after_secs = started
+            .map(|s| (s + RATE_WINDOW - now).num_seconds().max(1) as u64)
+            .unwrap_or(1);
+        Err(ToolError::RateLimited { retry_after_secs })
+    }
+
     /// Records a call that changed nothing, in a transaction of its own.
     async fn record(&self, outcome: Outcome, error: Option<String>) -> Result<(), ApiError> {
         let mut tx = self.state.store.begin().await?;
+        if outcome != Outcome::RateLimited {
+            self.count(tx.as_mut()).await?;
+        }
         tx.append_audit(&self.entry(outcome, error)).await?;
         tx.commit().await?;
         Ok(())
@@ -147,6 +201,7 @@ impl Audit<'_> {
             ToolError::UnknownTool(_) | ToolError::SessionNotFound => Outcome::NotFound,
             ToolError::Denied(_) => Outcome::Denied,
             ToolError::Invalid(_) => Outcome::Invalid,
+            ToolError::RateLimited { .. } => Outcome::RateLimited,
             ToolError::Internal(_) => Outcome::Error,
         };
         match self.record(outcome, Some(err.to_string())).await {
@@ -200,6 +255,9 @@ pub async fn execute(
         arguments: redacted_canonical_json(&(tool.audit_view)(&arguments)),
         ..audit
     };
+    if let Err(limited) = audit.check_rate().await {
+        return Err(audit.refuse(limited).await);
+    }
     for permission in std::iter::once(&Permission::UseMcpTools).chain(tool.permissions) {
         if !principal.has(*permission) {
             let denied = ToolError::Denied(format!(
@@ -287,6 +345,7 @@ async fn finish(
             (Outcome::Error, Some(message), Err(ToolError::Internal(e)))
         }
     };
+    audit.count(tx.as_mut()).await?;
     tx.append_audit(&audit.entry(outcome, error))
         .await
         .map_err(ApiError::from)?;

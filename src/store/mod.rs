@@ -10,6 +10,7 @@ mod items;
 pub mod migrate;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod rate_limits;
 mod sessions;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
@@ -34,6 +35,7 @@ pub use items::{
     TrendPoint,
 };
 pub use migrate::{MigrationState, MigrationStatus};
+pub use rate_limits::RateLimitStore;
 pub use sessions::{NewSession, SessionStore};
 pub use throttle::{FailurePolicy, ThrottleStore};
 pub use tokens::{AccessCheck, RefreshRecord, Revocation, Rotation, TokenStore};
@@ -78,6 +80,7 @@ pub trait Store:
     + ItemStore
     + SessionStore
     + AuditStore
+    + RateLimitStore
     + Send
     + Sync
     + 'static

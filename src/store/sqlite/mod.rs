@@ -9,6 +9,7 @@
 mod api_keys;
 mod audit;
 mod items;
+mod rate_limits;
 mod sessions;
 mod throttle;
 mod tokens;

@@ -279,7 +279,71 @@ async fn tool_calls_are_rate_limited_per_principal_across_replicas(backend: Back
     );
 }
 
+async fn a_killed_server_loses_no_acknowledged_write(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let mut server = TestServer::start(&db).await;
+    let token = server.token("ai_agent", "ai123").await;
+    let mut writes = tokio::task::JoinSet::new();
+    for i in 0..300 {
+        let request = server
+            .authed(Method::POST, "/api/v1/mcp/execute", &token)
+            .json(&json!({"tool_name": "create_item", "parameters": {"name": format!("crash {i}"), "price": 1}}));
+        writes.spawn(async move {
+            let resp = request.send().await.ok()?;
+            let body: serde_json::Value = resp.json().await.ok()?;
+            body["result"]["item"]["name"].as_str().map(str::to_owned)
+        });
+    }
+    // Kill it (no chance to clean up) once some writes have been acknowledged.
+    let mut acknowledged = Vec::new();
+    while let Some(done) = writes.join_next().await {
+        if let Some(name) = done.unwrap() {
+            acknowledged.push(name);
+        }
+        if acknowledged.len() == 20 {
+            let kill = std::process::Command::new("kill")
+                .args(["-KILL", &server.pid().to_string()])
+                .status()
+                .unwrap();
+            assert!(kill.success());
+        }
+    }
+    server.wait(Duration::from_secs(10)).await.expect("killed");
+    assert!(acknowledged.len() >= 20);
+
+    let restarted = TestServer::start(&db).await;
+    for name in &acknowledged {
+        let rows = db
+            .scalar_i64(&format!(
+                "SELECT count(*) FROM audit_log WHERE action = 'create_item' AND outcome = 'success'
+                 AND arguments LIKE '%\"name\":\"{name}\"%'"
+            ))
+            .await;
+        assert_eq!(rows, 1, "{name}: one audit row");
+        let items = db
+            .scalar_i64(&format!("SELECT count(*) FROM items WHERE name = '{name}'"))
+            .await;
+        assert_eq!(items, 1, "{name}: the item");
+    }
+    // Every item that exists has its row, and no row claims an item that does not.
+    let items = db.scalar_i64("SELECT count(*) FROM items").await;
+    let rows = db
+        .scalar_i64(
+            "SELECT count(*) FROM audit_log WHERE action = 'create_item' AND outcome = 'success'",
+        )
+        .await;
+    assert_eq!(items, rows);
+    let inspector = restarted.admin_token().await;
+    let (status, verified) = restarted.get_as("/api/v1/audit/verify", &inspector).await;
+    assert_eq!(
+        (status, verified["ok"].as_bool()),
+        (200, Some(true)),
+        "{verified}"
+    );
+}
+
 on_both_backends!(
+    a_killed_server_loses_no_acknowledged_write,
     tool_calls_are_rate_limited_per_principal_across_replicas,
     sixty_four_concurrent_writers_never_see_a_locked_database,
     a_logout_on_one_replica_holds_on_another,

@@ -89,6 +89,23 @@ async fn failed_migration_stops_at_the_last_good_version(backend: Backend) {
     );
 }
 
+async fn no_migrate_refuses_a_database_with_pending_migrations(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let out = db
+        .command(&["serve", "--bind", "127.0.0.1:0", "--no-migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = common::db::stderr(&out);
+    assert!(
+        err.contains("pending migrations") && err.contains("V1__accounts"),
+        "{err}"
+    );
+    assert!(db.cli(&["migrate"]).status.success());
+    let server = TestServer::start_with(&db, &[]).await;
+    assert_eq!(server.get("/health").await.status(), 200);
+}
+
 async fn seeded_accounts_have_argon2id_hashes(backend: Backend) {
     let db = TestDb::migrated(backend).await;
     let store = db.store().await;
@@ -381,6 +398,7 @@ fn serve_help_documents_every_setting() {
 }
 
 on_both_backends!(
+    no_migrate_refuses_a_database_with_pending_migrations,
     migrate_applies_everything_once_then_nothing,
     migrate_status_lists_pending_then_applied,
     failed_migration_stops_at_the_last_good_version,

@@ -12,6 +12,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::config::{ProcessEnv, ServeSettings, Vars};
 use crate::mcp::Registry;
 use crate::state::AppState;
+use crate::store::MigrationState;
 use crate::{app, maintenance, startup};
 
 /// Options of `aiapi serve`.
@@ -35,7 +36,21 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         backend = store.backend().as_str(),
         "database opened"
     );
-    if !args.no_migrate {
+    if args.no_migrate {
+        let pending: Vec<String> = store
+            .migration_status()
+            .await?
+            .into_iter()
+            .filter(|m| m.state == MigrationState::Pending)
+            .map(|m| format!("V{}__{}", m.version, m.name))
+            .collect();
+        if !pending.is_empty() {
+            return Err(CliError::Other(format!(
+                "the database has pending migrations ({}): run `aiapi migrate`, or serve without --no-migrate",
+                pending.join(", ")
+            )));
+        }
+    } else {
         for m in store.migrate().await? {
             tracing::info!(version = m.version, name = %m.name, "migration applied");
         }

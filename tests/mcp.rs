@@ -771,6 +771,52 @@ async fn versions_are_negotiated_and_checked(backend: Backend) {
         message["error"]["code"], -32020,
         "Mcp-Method must match the body"
     );
+    let call = json!({"jsonrpc": "2.0", "id": 6, "method": "tools/call",
+                      "params": {"name": "search_items", "arguments": {"query": ""}, "_meta": meta}});
+    let (status, message) = post_with(
+        &server,
+        &token,
+        &[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "get_item"),
+        ],
+        call.clone(),
+    )
+    .await;
+    assert_eq!(
+        (status, message["error"]["code"].as_i64()),
+        (400, Some(-32020)),
+        "Mcp-Name must match"
+    );
+    let (status, message) = post_with(
+        &server,
+        &token,
+        &[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+        ],
+        call.clone(),
+    )
+    .await;
+    assert_eq!(
+        (status, message["error"]["code"].as_i64()),
+        (400, Some(-32020)),
+        "Mcp-Name is required"
+    );
+    let (status, message) = post_with(
+        &server,
+        &token,
+        &[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "search_items"),
+        ],
+        call,
+    )
+    .await;
+    assert_eq!(status, 200, "{message}");
+    assert_eq!(message["result"]["resultType"], "complete");
     let discover =
         json!({"jsonrpc": "2.0", "id": 4, "method": "server/discover", "params": {"_meta": meta}});
     let (status, message) = post_with(

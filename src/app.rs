@@ -13,8 +13,6 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server
 use tracing::Instrument;
 use uuid::Uuid;
 
-use std::net::IpAddr;
-
 use tokio_util::sync::CancellationToken;
 
 use crate::api;
@@ -53,7 +51,7 @@ pub fn build(
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
     let max_body = state.settings.max_body_bytes;
-    let proxies = Arc::new(state.settings.trusted_proxies.clone());
+    let context_state = state.clone();
     let origins = state.settings.allowed_origins.clone();
 
     let routes = Route::new()
@@ -73,7 +71,7 @@ pub fn build(
     routes
         .data(state)
         .around(move |ep, req| limit_body(ep, req, max_body))
-        .around(move |ep, req| request_context(ep, req, proxies.clone()))
+        .around(move |ep, req| request_context(ep, req, context_state.clone()))
 }
 
 /// Gives the request an id and a tracing span, turns every error into our
@@ -81,7 +79,7 @@ pub fn build(
 async fn request_context<E: Endpoint>(
     ep: E,
     req: Request,
-    trusted_proxies: Arc<Vec<IpAddr>>,
+    state: Arc<AppState>,
 ) -> poem::Result<Response> {
     let id = req
         .headers()
@@ -96,9 +94,10 @@ async fn request_context<E: Endpoint>(
         method = %req.method(),
         path = %req.uri().path(),
     );
+    let (method, path) = (req.method().to_string(), req.uri().path().to_owned());
     let info = RequestInfo {
         request_id: id.clone(),
-        client_addr: client_addr(&req, &trusted_proxies).map(|a| a.to_string()),
+        client_addr: client_addr(&req, &state.settings.trusted_proxies).map(|a| a.to_string()),
     };
     let serve = async move {
         let started = Instant::now();
@@ -106,11 +105,15 @@ async fn request_context<E: Endpoint>(
             Ok(resp) => resp.into_response(),
             Err(err) => error_response(err),
         };
+        let elapsed = started.elapsed();
         tracing::info!(
             status = resp.status().as_u16(),
-            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            elapsed_ms = elapsed.as_secs_f64() * 1e3,
             "request finished"
         );
+        state
+            .metrics
+            .request(&path, &method, resp.status().as_u16(), elapsed);
         if let Ok(value) = HeaderValue::from_str(&id) {
             resp.headers_mut().insert(REQUEST_ID, value);
         }
@@ -186,8 +189,9 @@ pub async fn serve(bound: Bound, state: Arc<AppState>) -> io::Result<()> {
     let streams = CancellationToken::new();
     let app = build(state.clone(), streams.clone());
     // Open MCP streams would hold shutdown until the grace period ends.
+    let stop = shutdown_signal()?;
     let signal = async move {
-        shutdown_signal().await;
+        stop.await;
         streams.cancel();
     };
     let result = Server::new_with_acceptor(bound.acceptor)
@@ -198,24 +202,25 @@ pub async fn serve(bound: Bound, state: Arc<AppState>) -> io::Result<()> {
     result
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Registers the SIGINT and SIGTERM handlers now (a signal that arrives
+/// before the server first polls its shutdown future must not kill the
+/// process), and returns the future that completes on either signal.
+fn shutdown_signal() -> io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => tracing::info!("SIGINT received; shutting down"),
+                _ = terminate.recv() => tracing::info!("SIGTERM received; shutting down"),
             }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => tracing::info!("SIGINT received; shutting down"),
-        _ = terminate => tracing::info!("SIGTERM received; shutting down"),
+        })
     }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("interrupted; shutting down");
+    })
 }

@@ -41,6 +41,8 @@ Environment variables (flags win over them):
   AIAPI_SESSION_IDLE_SECS       sessions close after this long without a call [default: 1800]
   AIAPI_SESSION_CONTEXT_MAX_BYTES
                                 largest session context object [default: 65536]
+  AIAPI_METRICS                 1: serve /metrics to anyone; otherwise it needs
+                                read:audit [default: 0]
   AIAPI_TOOL_RATE_LIMITS        tool calls per minute per user, by role, e.g.
                                 user=120,ai_agent=600 (0: unlimited) [default: 6000 each]";
 
@@ -208,6 +210,8 @@ pub struct ServeSettings {
     pub session_context_max_bytes: usize,
     /// Tool calls per minute per user, by role (0: unlimited).
     pub tool_calls_per_minute: Vec<(crate::domain::Role, u32)>,
+    /// Whether `/metrics` is open to anyone (else it needs `read:audit`).
+    pub metrics_open: bool,
 }
 
 impl ServeSettings {
@@ -494,6 +498,16 @@ impl ServeSettings {
             session_idle: Duration::from_secs(session_idle_secs),
             session_context_max_bytes: context_max,
             tool_calls_per_minute: rate_limits(vars)?,
+            metrics_open: match vars.get("AIAPI_METRICS").as_deref().map(str::trim) {
+                None | Some("0") | Some("false") => false,
+                Some("1") | Some("true") => true,
+                Some(other) => {
+                    return Err(ConfigError::new(
+                        "AIAPI_METRICS",
+                        format!("{other:?} is not one of 0, 1"),
+                    ));
+                }
+            },
             bind,
             environment,
             jwt_secret,

@@ -23,6 +23,8 @@ pub mod error;
 pub mod maintenance;
 /// Tools for AI models: the registry and the executor both doors share.
 pub mod mcp;
+/// Prometheus metrics.
+pub mod metrics;
 /// Checks that must pass before the server starts.
 pub mod startup;
 /// State shared by every request handler.

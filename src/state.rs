@@ -23,6 +23,8 @@ pub struct AppState {
     pub login_throttle: LoginThrottle,
     /// Every tool, with compiled schemas.
     pub tools: Registry,
+    /// Request and tool-call metrics.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {

@@ -343,6 +343,7 @@ async fn a_killed_server_loses_no_acknowledged_write(backend: Backend) {
 }
 
 on_both_backends!(
+    metrics_describe_requests_tools_and_the_pool,
     a_killed_server_loses_no_acknowledged_write,
     tool_calls_are_rate_limited_per_principal_across_replicas,
     sixty_four_concurrent_writers_never_see_a_locked_database,
@@ -350,3 +351,44 @@ on_both_backends!(
     sigterm_lets_in_flight_requests_finish,
     bad_input_is_always_a_4xx_json_error,
 );
+
+async fn metrics_describe_requests_tools_and_the_pool(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let closed = TestServer::start(&db).await;
+    assert_eq!(
+        closed.get("/metrics").await.status(),
+        401,
+        "needs read:audit by default"
+    );
+    let agent = closed.token("ai_agent", "ai123").await;
+    assert_eq!(closed.get_as("/metrics", &agent).await.0, 403);
+    let admin = closed.admin_token().await;
+    let resp = closed
+        .authed(Method::GET, "/metrics", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    drop(closed);
+
+    let open = TestServer::start_with(&db, &[("AIAPI_METRICS", "1")]).await;
+    let agent = open.token("ai_agent", "ai123").await;
+    open.execute(&agent, "search_items", json!({"query": ""}), None)
+        .await;
+    open.execute(&agent, "search_items", json!({"limit": 0}), None)
+        .await;
+    open.get("/api/v1/items/123").await;
+    open.get("/no/such/thing").await;
+    let text = open.get("/metrics").await.text().await.unwrap();
+    for line in [
+        r#"aiapi_tool_calls_total{outcome="success",tool="search_items"} 1"#,
+        r#"aiapi_tool_calls_total{outcome="invalid",tool="search_items"} 1"#,
+        r#"aiapi_http_requests_total{method="POST",route="/api/v1/mcp/execute",status="200"} 1"#,
+        r#"aiapi_http_requests_total{method="GET",route="/api/v1/items/{id}",status="401"} 1"#,
+        r#"aiapi_http_requests_total{method="GET",route="unmatched",status="404"} 1"#,
+        "aiapi_http_request_duration_seconds_bucket",
+        r#"aiapi_db_pool_connections{state="idle"}"#,
+    ] {
+        assert!(text.contains(line), "missing {line}\n{text}");
+    }
+}

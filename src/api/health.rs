@@ -2,10 +2,14 @@
 
 use std::sync::Arc;
 
-use poem_openapi::payload::Json;
+use poem::Request;
+use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
+use crate::auth::authenticate;
+use crate::domain::Permission;
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -81,6 +85,13 @@ enum HealthResponse {
     Unhealthy(Json<Health>),
 }
 
+#[derive(ApiResponse)]
+enum MetricsResponse {
+    /// Prometheus text exposition format.
+    #[oai(status = 200, content_type = "text/plain; version=0.0.4")]
+    Ok(PlainText<String>),
+}
+
 /// Front page and health check.
 pub struct HealthApi {
     state: Arc<AppState>,
@@ -110,6 +121,22 @@ impl HealthApi {
                 health: "/health".into(),
             },
         })
+    }
+
+    /// Prometheus metrics: requests by route, method and status with latency
+    /// histograms, tool calls by tool and outcome, database pool use. Open to
+    /// anyone with `AIAPI_METRICS=1`; otherwise needs `read:audit`.
+    #[oai(path = "/metrics", method = "get")]
+    async fn metrics(&self, req: &Request) -> ApiResult<MetricsResponse> {
+        if !self.state.settings.metrics_open {
+            authenticate(&self.state, req.headers())
+                .await?
+                .require(Permission::ReadAudit)?;
+        }
+        let (in_use, idle) = self.state.store.pool_connections();
+        Ok(MetricsResponse::Ok(PlainText(
+            self.state.metrics.render(in_use, idle),
+        )))
     }
 
     /// Liveness and database check: 503 when the database does not answer.

@@ -81,6 +81,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
                 .unwrap_or(chrono::Duration::MAX),
         },
         tools: Registry::new(),
+        metrics: crate::metrics::Metrics::new(),
         store,
         settings,
     });

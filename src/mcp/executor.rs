@@ -146,6 +146,14 @@ impl Audit<'_> {
         }
     }
 
+    /// Counts the call in the metrics.
+    fn measure(&self, outcome: Outcome) {
+        let known = self.state.tools.get(self.tool).is_some();
+        self.state
+            .metrics
+            .tool_call(self.tool, known, outcome.as_str());
+    }
+
     /// The key of the caller's call counter.
     fn counter(&self) -> String {
         format!("user:{}", self.principal.user.id)
@@ -191,6 +199,7 @@ impl Audit<'_> {
             self.count(tx.as_mut()).await?;
         }
         tx.append_audit(&self.entry(outcome, error)).await?;
+        self.measure(outcome);
         tx.commit().await?;
         Ok(())
     }
@@ -350,6 +359,7 @@ async fn finish(
         .await
         .map_err(ApiError::from)?;
     tx.commit().await.map_err(ApiError::from)?;
+    audit.measure(outcome);
     answer.map(|result| ToolOutcome {
         tool: tool.to_owned(),
         result,

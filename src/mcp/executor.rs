@@ -246,23 +246,25 @@ pub async fn execute(
     arguments: Value,
     call: &CallContext,
 ) -> Result<ToolOutcome, ToolError> {
+    let tool = state.tools.get(tool_name);
+    // Each tool decides what of its arguments the audit row may keep; an
+    // unknown tool's row keeps them all (secrets redacted).
+    let kept = match tool {
+        Some(tool) => (tool.audit_view)(&arguments),
+        None => arguments.clone(),
+    };
     let audit = Audit {
         state,
         principal,
         call,
         tool: tool_name,
-        arguments: redacted_canonical_json(&arguments),
+        arguments: redacted_canonical_json(&kept),
         started: Instant::now(),
     };
-    let Some(tool) = state.tools.get(tool_name) else {
+    let Some(tool) = tool else {
         return Err(audit
             .refuse(ToolError::UnknownTool(tool_name.to_owned()))
             .await);
-    };
-    // Each tool decides what of its arguments the audit row may keep.
-    let audit = Audit {
-        arguments: redacted_canonical_json(&(tool.audit_view)(&arguments)),
-        ..audit
     };
     if let Err(limited) = audit.check_rate().await {
         return Err(audit.refuse(limited).await);

@@ -4,7 +4,7 @@
 CARGO ?= cargo
 FEATURE_SETS := "" "--no-default-features --features sqlite" "--no-default-features --features postgres"
 
-.PHONY: run build test check fmt clippy sqlx-prepare sqlx-check migrate conformance
+.PHONY: run build test check fmt clippy sqlx-prepare sqlx-check migrate conformance fuzz-api
 
 ## Build and serve on 127.0.0.1:8000 with ./data/aiapi.db (created on first run).
 run:
@@ -55,3 +55,8 @@ migrate:
 ## The official MCP conformance suite against /mcp (needs npm; installs Node 22 locally).
 conformance:
 	.ci/conformance.sh
+
+## schemathesis (PyPI, into target/fuzz-venv) against every REST operation
+## in /openapi.json, on SQLite and, when AIAPI_TEST_POSTGRES_URL is set, Postgres.
+fuzz-api:
+	.ci/fuzz-api.sh

@@ -19,6 +19,7 @@ use crate::api;
 use crate::auth::client_addr::client_addr;
 use crate::error::{ApiError, error_response};
 use crate::mcp::http::McpEndpoint;
+use crate::nul_guard::reject_nul;
 use crate::state::AppState;
 
 /// What the audit log records about the request being served.
@@ -70,6 +71,7 @@ pub fn build(
     };
     routes
         .data(state)
+        .around(move |ep, req| reject_nul(ep, req, max_body, "/mcp"))
         .around(move |ep, req| limit_body(ep, req, max_body))
         .around(move |ep, req| request_context(ep, req, context_state.clone()))
 }

@@ -27,8 +27,8 @@ pub struct ErrorBody {
     pub detail: String,
     /// A stable machine-readable code, e.g. `not_found`.
     pub code: String,
-    /// For validation errors: each invalid field.
-    #[oai(skip_serializing_if_is_empty)]
+    /// For validation errors: each invalid field (absent otherwise).
+    #[oai(default, skip_serializing_if_is_empty)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
 }

@@ -25,6 +25,8 @@ pub mod maintenance;
 pub mod mcp;
 /// Prometheus metrics.
 pub mod metrics;
+/// Refuses NUL characters in requests, which Postgres cannot store.
+pub mod nul_guard;
 /// Checks that must pass before the server starts.
 pub mod startup;
 /// State shared by every request handler.

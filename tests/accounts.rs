@@ -144,7 +144,7 @@ async fn admins_create_and_change_users_with_immediate_effect(backend: Backend) 
 }
 
 async fn nobody_removes_the_last_admin_or_deactivates_themselves(backend: Backend) {
-    let (_db, server) = started(backend).await;
+    let (db, server) = started(backend).await;
     let admin = server.admin_token().await;
     let admin_id = user_id(&server, &admin).await;
     let patch = |body: Value| {
@@ -156,7 +156,26 @@ async fn nobody_removes_the_last_admin_or_deactivates_themselves(backend: Backen
     let (status, body) = status_and_json(patch(json!({"is_active": false})).await.unwrap()).await;
     assert_eq!(status, 403, "self-deactivation: {body}");
     let (status, body) = status_and_json(patch(json!({"role": "user"})).await.unwrap()).await;
-    assert_eq!(status, 409, "demoting the last admin: {body}");
+    assert_eq!(status, 403, "self-demotion: {body}");
+    let (status, body) = server
+        .execute(
+            &admin,
+            "manage_users",
+            json!({"action": "update", "user_id": admin_id, "user_data": {"role": "readonly"}}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        body["success"], false,
+        "self-demotion by tool: {status} {body}"
+    );
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("own role"),
+        "{body}"
+    );
     assert_eq!(
         server.get_as("/auth/users", &admin).await.0,
         200,
@@ -164,7 +183,7 @@ async fn nobody_removes_the_last_admin_or_deactivates_themselves(backend: Backen
     );
 
     // With a second admin, one may deactivate the other; then the survivor
-    // is the last one and cannot be demoted.
+    // is the last one, and even the CLI (no self to protect) cannot demote it.
     let resp = server
         .authed(Method::POST, "/auth/users", &admin)
         .json(&json!({"username": "second", "email": "second@example.com", "password": "second-password", "role": "admin"}))
@@ -195,7 +214,14 @@ async fn nobody_removes_the_last_admin_or_deactivates_themselves(backend: Backen
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 409);
+    assert_eq!(resp.status(), 403, "self-demotion");
+    let out = db.cli(&["users", "set-role", "second", "user"]);
+    assert!(!out.status.success(), "the CLI demoted the last admin");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no active admin"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 async fn api_keys_are_shown_once_and_work_until_revoked(backend: Backend) {

@@ -30,10 +30,13 @@ struct ApiKeyOut {
     /// When it was made.
     created_at: DateTime<Utc>,
     /// When it last authenticated a request (to the minute).
+    #[oai(nullable)]
     last_used_at: Option<DateTime<Utc>>,
     /// When it stops working, if ever.
+    #[oai(nullable)]
     expires_at: Option<DateTime<Utc>>,
     /// When it was revoked, if it was.
+    #[oai(nullable)]
     revoked_at: Option<DateTime<Utc>>,
 }
 
@@ -57,6 +60,7 @@ struct ApiKeyCreate {
     /// A label, 1-100 characters.
     name: String,
     /// Days until the key expires (1-3650); omitted means never.
+    #[oai(nullable)]
     expires_in_days: Option<i64>,
 }
 
@@ -74,6 +78,7 @@ pub struct CreatedKey {
     /// When it was made.
     pub created_at: DateTime<Utc>,
     /// When it expires, if ever.
+    #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
 }
 

@@ -33,14 +33,19 @@ struct AuditEntryOut {
     /// The tool or event name.
     action: String,
     /// Who.
+    #[oai(nullable)]
     user_id: Option<Uuid>,
     /// Their username at the time (as typed, for failed logins).
+    #[oai(nullable)]
     username: Option<String>,
     /// `bearer` or `api_key`.
+    #[oai(nullable)]
     auth_method: Option<String>,
     /// The API key used.
+    #[oai(nullable)]
     api_key_id: Option<Uuid>,
     /// The session.
+    #[oai(nullable)]
     session_id: Option<String>,
     /// `rest`, `mcp` or `cli`.
     surface: String,
@@ -49,12 +54,15 @@ struct AuditEntryOut {
     /// `success`, `error`, `denied`, `invalid`, `not_found` or `rate_limited`.
     outcome: String,
     /// Why it failed.
+    #[oai(nullable)]
     error: Option<String>,
     /// How long it took.
     duration_ms: i64,
     /// The request's id.
+    #[oai(nullable)]
     request_id: Option<String>,
     /// The client's address.
+    #[oai(nullable)]
     client_addr: Option<String>,
     /// The previous row's hash.
     prev_hash: String,
@@ -94,6 +102,7 @@ struct AuditPage {
     /// The rows.
     entries: Vec<AuditEntryOut>,
     /// Pass as `cursor` for the next (older) page; absent on the last page.
+    #[oai(nullable)]
     next_cursor: Option<i64>,
 }
 
@@ -120,8 +129,10 @@ struct Summary {
     /// How rows were grouped.
     group_by: String,
     /// Start of the window, if given.
+    #[oai(nullable)]
     from: Option<DateTime<Utc>>,
     /// End of the window, if given.
+    #[oai(nullable)]
     to: Option<DateTime<Utc>>,
     /// Rows in the window.
     total: i64,

@@ -77,6 +77,7 @@ struct RefreshRequest {
 #[derive(Debug, Object)]
 struct LogoutRequest {
     /// The refresh token of this login; it and its family are revoked.
+    #[oai(nullable)]
     refresh_token: Option<String>,
 }
 
@@ -85,14 +86,19 @@ struct LogoutRequest {
 #[derive(Debug, Object)]
 struct MeUpdate {
     /// New email address.
+    #[oai(nullable)]
     email: Option<String>,
     /// New login name.
+    #[oai(nullable)]
     username: Option<String>,
     /// New display name (empty clears it).
+    #[oai(nullable)]
     full_name: Option<String>,
     /// Refused unless it is your current role.
+    #[oai(nullable)]
     role: Option<Role>,
     /// Refused unless it is your current state.
+    #[oai(nullable)]
     is_active: Option<bool>,
 }
 
@@ -308,8 +314,8 @@ impl AuthApi {
 
     /// Your account.
     #[oai(path = "/me", method = "get")]
-    async fn me(&self, auth: Auth) -> Json<UserOut> {
-        Json(UserOut::from(&auth.0.user))
+    async fn me(&self, auth: Auth) -> ApiResult<Json<UserOut>> {
+        Ok(Json(UserOut::from(&auth.0.user)))
     }
 
     /// Change your email, username or display name.

@@ -26,12 +26,15 @@ pub struct ItemOut {
     /// Name.
     pub name: String,
     /// Description.
+    #[oai(nullable)]
     pub description: Option<String>,
     /// Price.
     pub price: f64,
     /// Tax.
+    #[oai(nullable)]
     pub tax: Option<f64>,
     /// Category.
+    #[oai(nullable)]
     pub category: Option<String>,
     /// Who created it.
     pub owner_id: Uuid,
@@ -63,12 +66,15 @@ struct ItemCreate {
     /// 1 to 100 characters.
     name: String,
     /// At most 500 characters.
+    #[oai(nullable)]
     description: Option<String>,
     /// More than 0, at most 2 decimals.
     price: f64,
     /// 0 or more, at most 2 decimals.
+    #[oai(nullable)]
     tax: Option<f64>,
     /// At most 50 characters.
+    #[oai(nullable)]
     category: Option<String>,
 }
 
@@ -77,14 +83,19 @@ struct ItemCreate {
 #[derive(Debug, Object)]
 struct ItemUpdate {
     /// 1 to 100 characters.
+    #[oai(nullable)]
     name: Option<String>,
     /// At most 500 characters.
+    #[oai(nullable)]
     description: Option<String>,
     /// More than 0, at most 2 decimals.
+    #[oai(nullable)]
     price: Option<f64>,
     /// 0 or more, at most 2 decimals.
+    #[oai(nullable)]
     tax: Option<f64>,
     /// At most 50 characters.
+    #[oai(nullable)]
     category: Option<String>,
 }
 

@@ -139,6 +139,7 @@ struct ExecuteRequest {
     #[oai(default)]
     parameters: Value,
     /// A session of yours to count the call in.
+    #[oai(nullable)]
     session_id: Option<String>,
 }
 
@@ -199,10 +200,12 @@ struct UserStats {
 #[derive(Debug, Object)]
 struct ServerStats {
     /// Open sessions of everyone (`admin:mcp` only).
+    #[oai(nullable)]
     total_active_sessions: Option<i64>,
     /// Tools the caller may use.
     available_tools: i64,
     /// Everyone's tool calls (`admin:mcp` only).
+    #[oai(nullable)]
     tool_calls: Option<CallStats>,
 }
 

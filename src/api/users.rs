@@ -15,6 +15,7 @@ use super::api_keys::{GeneratedKey, create_key};
 use crate::audit::{Actor, Event};
 use crate::auth::Auth;
 use crate::domain::credentials::{Email, FieldErrors, Password, Username, parse_full_name};
+use crate::domain::user::SELF_LOCKOUT;
 use crate::domain::{AuditKind, Permission, Role, User, time};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -30,6 +31,7 @@ pub struct UserOut {
     /// Login name.
     pub username: String,
     /// Display name.
+    #[oai(nullable)]
     pub full_name: Option<String>,
     /// Role.
     pub role: Role,
@@ -42,6 +44,7 @@ pub struct UserOut {
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
     /// Last successful login.
+    #[oai(nullable)]
     pub last_login: Option<DateTime<Utc>>,
 }
 
@@ -115,8 +118,10 @@ pub struct UserCreate {
     /// At least 8 characters.
     pub password: String,
     /// Display name.
+    #[oai(nullable)]
     pub full_name: Option<String>,
     /// Role; only admins may choose one other than `user`.
+    #[oai(nullable)]
     pub role: Option<Role>,
 }
 
@@ -148,12 +153,16 @@ impl UserCreate {
 #[derive(Debug, Object)]
 struct UserPatch {
     /// New role.
+    #[oai(nullable)]
     role: Option<Role>,
     /// Activate or deactivate.
+    #[oai(nullable)]
     is_active: Option<bool>,
     /// New display name (empty clears it).
+    #[oai(nullable)]
     full_name: Option<String>,
     /// New email address.
+    #[oai(nullable)]
     email: Option<String>,
 }
 
@@ -233,7 +242,8 @@ impl UsersApi {
     }
 
     /// Change a user's role, activation, name or email. Nobody can deactivate
-    /// themselves, and nobody can deactivate or demote the last active admin.
+    /// themselves or change their own role (another admin must), and nobody
+    /// can deactivate or demote the last active admin.
     #[oai(path = "/:id", method = "patch")]
     async fn update(
         &self,
@@ -242,10 +252,12 @@ impl UsersApi {
         body: Json<UserPatch>,
     ) -> ApiResult<Json<UserOut>> {
         auth.0.require(Permission::ManageUsers)?;
-        if id.0 == auth.0.user.id && body.0.is_active == Some(false) {
-            return Err(ApiError::Forbidden(
-                "users cannot deactivate themselves".into(),
-            ));
+        if auth
+            .0
+            .user
+            .is_self_lockout(id.0, body.0.is_active == Some(false), body.0.role)
+        {
+            return Err(ApiError::Forbidden(SELF_LOCKOUT.into()));
         }
         let mut errors = FieldErrors::default();
         let email = body

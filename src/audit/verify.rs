@@ -19,8 +19,10 @@ pub struct Verification {
     /// The hash of the last good row (the chain's head when `ok`).
     pub head_hash: String,
     /// The first row that does not check out.
+    #[oai(nullable)]
     pub broken_seq: Option<i64>,
     /// Why it does not.
+    #[oai(nullable)]
     pub reason: Option<String>,
 }
 

@@ -5,6 +5,11 @@ use uuid::Uuid;
 
 use super::Role;
 
+/// Why a change to one's own account is refused: nobody deactivates
+/// themselves or changes their own role, so nobody locks themselves (or the
+/// service's last admin) out by mistake; another admin must do it.
+pub const SELF_LOCKOUT: &str = "users cannot deactivate themselves or change their own role";
+
 /// A user account. `password_hash` is an argon2id PHC string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -30,4 +35,12 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
     /// When the user last logged in.
     pub last_login_at: Option<DateTime<Utc>>,
+}
+
+impl User {
+    /// Whether this user changing account `target` (deactivating it, or
+    /// giving it `role`) would be the self-lockout [`SELF_LOCKOUT`] refuses.
+    pub fn is_self_lockout(&self, target: Uuid, deactivating: bool, role: Option<Role>) -> bool {
+        target == self.id && (deactivating || role.is_some_and(|r| r != self.role))
+    }
 }

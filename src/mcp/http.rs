@@ -23,6 +23,7 @@ use crate::audit::{Actor, Event};
 use crate::auth::{Principal, authenticate};
 use crate::domain::{AuditKind, Permission, Surface, time};
 use crate::error::ApiError;
+use crate::nul_guard::value_has_nul;
 use crate::state::AppState;
 use crate::store::NewSession;
 
@@ -166,6 +167,13 @@ impl Endpoint for McpEndpoint {
                             StatusCode::BAD_REQUEST,
                             INVALID_REQUEST,
                             "not a JSON-RPC 2.0 message: an object with \"jsonrpc\": \"2.0\" and a method, result or error",
+                        ));
+                    }
+                    if value_has_nul(&message) {
+                        return Ok(jsonrpc_error(
+                            StatusCode::BAD_REQUEST,
+                            INVALID_REQUEST,
+                            "NUL characters (U+0000) are not accepted",
                         ));
                     }
                     if message.get("method").and_then(Value::as_str) == Some("initialize") {

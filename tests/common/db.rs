@@ -97,6 +97,21 @@ impl TestDb {
         }
     }
 
+    /// A database at `url` that the harness neither created nor drops (a
+    /// private cluster's, say).
+    pub fn existing(backend: Backend, url: String) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("aiapi-test-")
+            .tempdir()
+            .expect("temp dir");
+        Self {
+            backend,
+            url,
+            dir,
+            pg_name: None,
+        }
+    }
+
     /// Creates a database and applies every migration.
     pub async fn migrated(backend: Backend) -> Self {
         let db = Self::create(backend).await;

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::{BoxFuture, ToolContext, ToolFailure, ToolFn, ToolResult, parse_args};
 use crate::api::users::UserOut;
 use crate::domain::credentials::{Email, FieldErrors, Password, Username, parse_full_name};
+use crate::domain::user::SELF_LOCKOUT;
 use crate::domain::{Permission, Role, User, time};
 use crate::mcp::registry::{Annotations, ToolCategory, ToolSpec, object, spec};
 use crate::store::{NewUser, StoreTx, UserChanges};
@@ -171,10 +172,8 @@ fn run<'a>(
                     .ok_or_else(|| ToolFailure::Business("user_id is required".into()))?;
                 let deactivate = args.action == "deactivate";
                 let data = args.user_data;
-                if id == me.id && (deactivate || data.is_active == Some(false)) {
-                    return Err(ToolFailure::Business(
-                        "users cannot deactivate themselves".into(),
-                    ));
+                if me.is_self_lockout(id, deactivate || data.is_active == Some(false), data.role) {
+                    return Err(ToolFailure::Business(SELF_LOCKOUT.into()));
                 }
                 let mut errors = FieldErrors::default();
                 let email = data.email.as_deref().map(|e| errors.check(Email::parse(e)));

@@ -4,7 +4,7 @@
 CARGO ?= cargo
 FEATURE_SETS := "" "--no-default-features --features sqlite" "--no-default-features --features postgres"
 
-.PHONY: run build test check fmt clippy sqlx-prepare sqlx-check migrate conformance fuzz-api
+.PHONY: run build test check fmt clippy sqlx-prepare sqlx-check migrate conformance fuzz-api bench
 
 ## Build and serve on 127.0.0.1:8000 with ./data/aiapi.db (created on first run).
 run:
@@ -60,3 +60,10 @@ conformance:
 ## in /openapi.json, on SQLite and, when AIAPI_TEST_POSTGRES_URL is set, Postgres.
 fuzz-api:
 	.ci/fuzz-api.sh
+
+## Release build, then wrk against aiapi (SQLite; Postgres too when
+## AIAPI_TEST_POSTGRES_URL is set) and a poem hello-world; writes BENCHMARKS.md.
+bench:
+	@command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)"; exit 1; }
+	$(CARGO) build --release --bin aiapi --example hello_ceiling
+	python3 bench/bench.py

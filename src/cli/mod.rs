@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod audit;
+mod demo_data;
 mod migrate;
 mod serve;
 mod users;
@@ -39,6 +40,9 @@ enum Command {
     /// Export or verify the audit log.
     #[command(after_help = ENVIRONMENT_HELP)]
     Audit(audit::AuditArgs),
+    /// Add generated items to the catalogue (to try the service, or to benchmark it).
+    #[command(name = "demo-data", after_help = ENVIRONMENT_HELP)]
+    DemoData(demo_data::DemoDataArgs),
 }
 
 /// An error that ends the command, printed as one line.
@@ -68,6 +72,7 @@ pub async fn run() -> ExitCode {
         Some(Command::Users(args)) => users::run(args).await,
         Some(Command::ApiKeys(args)) => api_keys::run(args).await,
         Some(Command::Audit(args)) => audit::run(args).await,
+        Some(Command::DemoData(args)) => demo_data::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreResult;
-use crate::domain::Item;
+use crate::domain::{Item, NewItem};
 
 /// Orders of an item listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -41,6 +41,16 @@ pub struct ItemFilter {
     pub limit: i64,
     /// Rows to skip.
     pub offset: i64,
+}
+
+impl ItemFilter {
+    /// Whether the filter has no condition (every item matches).
+    pub fn matches_all(&self) -> bool {
+        self.text.is_none()
+            && self.category.is_none()
+            && self.min_price_cents.is_none()
+            && self.max_price_cents.is_none()
+    }
 }
 
 /// A creation-time window for analysis; both ends optional, `to` exclusive.
@@ -124,6 +134,10 @@ pub struct TrendPoint {
 pub trait ItemStore {
     /// One item.
     async fn item(&self, id: i64) -> StoreResult<Option<Item>>;
+
+    /// Inserts a batch of valid items in one transaction and one statement
+    /// (bulk loading for `aiapi demo-data`); returns how many.
+    async fn import_items(&self, batch: &[NewItem], now: DateTime<Utc>) -> StoreResult<u64>;
 
     /// A page of items matching `filter`, and how many match in all.
     async fn list_items(&self, filter: &ItemFilter) -> StoreResult<(Vec<Item>, i64)>;

@@ -6,10 +6,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use poem::http::uri::Scheme;
 use poem::http::{HeaderValue, Method, header};
-use poem::listener::TcpAcceptor;
+use poem::listener::{Acceptor, TcpAcceptor};
 use poem::middleware::Cors;
+use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server};
+use tokio::net::TcpStream;
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -167,9 +170,31 @@ async fn limit_body<E: Endpoint>(ep: E, mut req: Request, limit: usize) -> poem:
     Ok(ep.call(req).await?.into_response())
 }
 
+/// Accepts TCP connections with Nagle's algorithm off. Streamed responses
+/// (SSE on `/mcp`, audit exports) go out in small writes; with Nagle on, a
+/// write after the first waits for the client's delayed ACK, about 40 ms.
+struct NoDelayAcceptor(TcpAcceptor);
+
+impl Acceptor for NoDelayAcceptor {
+    type Io = TcpStream;
+
+    fn local_addr(&self) -> Vec<LocalAddr> {
+        self.0.local_addr()
+    }
+
+    async fn accept(&mut self) -> io::Result<(TcpStream, LocalAddr, RemoteAddr, Scheme)> {
+        let (stream, local, remote, scheme) = self.0.accept().await?;
+        // Serving with Nagle on is slower, not wrong: keep the connection.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+        Ok((stream, local, remote, scheme))
+    }
+}
+
 /// A bound, not yet serving, server.
 pub struct Bound {
-    acceptor: TcpAcceptor,
+    acceptor: NoDelayAcceptor,
     /// The address actually bound (useful with port 0).
     pub local_addr: SocketAddr,
 }
@@ -179,7 +204,7 @@ pub async fn bind(addr: SocketAddr) -> io::Result<Bound> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local_addr = listener.local_addr()?;
     Ok(Bound {
-        acceptor: TcpAcceptor::from_tokio(listener)?,
+        acceptor: NoDelayAcceptor(TcpAcceptor::from_tokio(listener)?),
         local_addr,
     })
 }

@@ -11,7 +11,7 @@ use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use common::{Backend, TestDb, TestServer};
 use serde_json::Value;
 
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 9] = [
     "V1__accounts",
     "V2__seed_accounts",
     "V3__items",
@@ -19,6 +19,8 @@ const MIGRATIONS: [&str; 7] = [
     "V5__audit_log",
     "V6__mcp_session_state",
     "V7__tool_rate_limits",
+    "V8__item_stats",
+    "V9__analysis_index",
 ];
 
 fn stdout(out: &std::process::Output) -> String {
@@ -85,6 +87,8 @@ async fn failed_migration_stops_at_the_last_good_version(backend: Backend) {
             "pending  V5__audit_log",
             "pending  V6__mcp_session_state",
             "pending  V7__tool_rate_limits",
+            "pending  V8__item_stats",
+            "pending  V9__analysis_index",
         ]
     );
 }

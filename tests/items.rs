@@ -272,7 +272,70 @@ async fn item_permissions_follow_roles(backend: Backend) {
     assert_eq!(server.get("/api/v1/items").await.status(), 401);
 }
 
+/// Totals are remembered per catalogue version: every insert, update and
+/// delete must make the next listing count again, and past the last page
+/// the total is still right.
+async fn listing_totals_follow_every_change(backend: Backend) {
+    let (_db, server) = started(backend).await;
+    let token = server.new_user("counter").await;
+    let total = |path: &'static str| {
+        let (server, token) = (&server, &token);
+        async move {
+            let (status, page) = server.get_as(path, token).await;
+            assert_eq!(status, 200, "{page}");
+            page["total"].as_i64().unwrap()
+        }
+    };
+    let search = "/api/v1/items?q=lantern";
+    let everything = "/api/v1/items";
+    let before = total(everything).await;
+    assert_eq!(total(search).await, 0);
+    let first = server
+        .create_item(&token, json!({"name": "Storm lantern", "price": 10}))
+        .await;
+    assert_eq!(total(search).await, 1, "an insert");
+    assert_eq!(total(everything).await, before + 1);
+    let second = server
+        .create_item(
+            &token,
+            json!({"name": "Desk lamp", "description": "a lantern of sorts", "price": 12}),
+        )
+        .await;
+    assert_eq!(total(search).await, 2);
+    assert_eq!(total(search).await, 2, "asked again, unchanged");
+    let id = first["id"].as_i64().unwrap();
+    let resp = server
+        .authed(Method::PUT, &format!("/api/v1/items/{id}"), &token)
+        .json(&json!({"name": "Storm lamp"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(total(search).await, 1, "an update that stops matching");
+    let (_, page) = server
+        .get_as("/api/v1/items?q=lantern&page=50", &token)
+        .await;
+    assert_eq!(
+        (
+            page["items"].as_array().unwrap().len(),
+            page["total"].as_i64()
+        ),
+        (0, Some(1)),
+        "past the last page"
+    );
+    let id = second["id"].as_i64().unwrap();
+    let resp = server
+        .authed(Method::DELETE, &format!("/api/v1/items/{id}"), &token)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    assert_eq!(total(everything).await, before + 1, "a delete");
+    assert_eq!(total(search).await, 0);
+}
+
 on_both_backends!(
+    listing_totals_follow_every_change,
     items_crud_follows_ownership,
     invalid_items_list_every_bad_field,
     prices_are_exact,

@@ -2,21 +2,23 @@
 //! tool listing, execution and statistics. Every endpoint needs
 //! `use:mcp_tools`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
+use poem_openapi::types::ToJSON;
 use poem_openapi::{Object, OpenApi};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::rendered::RenderedJson;
 use super::{ApiTags, Message};
 use crate::app::current_request;
 use crate::audit::{Actor, Event};
 use crate::auth::{Auth, Principal};
-use crate::domain::{AuditKind, Permission, Session, Surface, time};
+use crate::domain::{AuditKind, Permission, Role, Session, Surface, time};
 use crate::error::{ApiError, ApiResult};
 use crate::mcp::{self, CallContext, ToolCategory, ToolSpec};
 use crate::state::AppState;
@@ -221,12 +223,31 @@ struct Stats {
 /// The tutorial's REST door to the tools.
 pub struct McpRestApi {
     state: Arc<AppState>,
+    /// Per role, each visible tool's category and its `ToolOut` as JSON:
+    /// the registry is fixed at startup, so the list is rendered once.
+    rendered_tools: HashMap<Role, Vec<(ToolCategory, String)>>,
 }
 
 impl McpRestApi {
     /// The API over the shared state.
     pub fn new(state: Arc<AppState>) -> Self {
-        Self { state }
+        let rendered_tools = Role::ALL
+            .into_iter()
+            .map(|role| {
+                let tools = state
+                    .tools
+                    .all()
+                    .iter()
+                    .filter(|t| t.visible_to_role(role))
+                    .map(|t| (t.category, ToolOut::from(t).to_json_string()))
+                    .collect();
+                (role, tools)
+            })
+            .collect();
+        Self {
+            state,
+            rendered_tools,
+        }
     }
 
     async fn call_stats(&self, user_id: Option<Uuid>) -> ApiResult<CallStats> {
@@ -355,20 +376,19 @@ impl McpRestApi {
         &self,
         auth: Auth,
         category: Query<Option<ToolCategory>>,
-    ) -> ApiResult<Json<ToolList>> {
+    ) -> ApiResult<RenderedJson<ToolList>> {
         auth.0.require(Permission::UseMcpTools)?;
-        let tools: Vec<ToolOut> = self
-            .state
-            .tools
-            .visible_to(&auth.0)
-            .filter(|t| category.0.is_none_or(|c| t.category == c))
-            .map(ToolOut::from)
+        let tools: Vec<&str> = self.rendered_tools[&auth.0.user.role]
+            .iter()
+            .filter(|(c, _)| category.0.is_none_or(|wanted| *c == wanted))
+            .map(|(_, json)| json.as_str())
             .collect();
-        Ok(Json(ToolList {
-            user: auth.0.user.username.clone(),
-            total_tools: tools.len() as i64,
-            tools,
-        }))
+        let user = Value::from(auth.0.user.username.as_str());
+        Ok(RenderedJson::new(format!(
+            r#"{{"user":{user},"total_tools":{},"tools":[{}]}}"#,
+            tools.len(),
+            tools.join(",")
+        )))
     }
 
     /// Run a tool. Bad arguments answer 422 naming each field and rule; an

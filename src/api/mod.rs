@@ -6,6 +6,7 @@ mod auth;
 mod health;
 pub mod items;
 mod mcp;
+mod rendered;
 mod session_context;
 pub mod users;
 mod well_known;

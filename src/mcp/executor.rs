@@ -159,8 +159,17 @@ impl Audit<'_> {
         format!("user:{}", self.principal.user.id)
     }
 
-    /// Counts the call toward the caller's per-minute limit, inside `tx`.
+    /// Counts the call toward the caller's per-minute limit, inside `tx`;
+    /// a role without a limit keeps no count (one statement fewer per call).
     async fn count(&self, tx: &mut dyn StoreTx) -> Result<(), ApiError> {
+        if self
+            .state
+            .settings
+            .tool_call_limit(self.principal.user.role)
+            .is_none()
+        {
+            return Ok(());
+        }
         let now = time::now();
         tx.count_call(&self.counter(), now, now - RATE_WINDOW)
             .await?;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::tools::{self, ToolFn};
 use crate::auth::Principal;
-use crate::domain::Permission;
+use crate::domain::{Permission, Role};
 
 /// Groups of tools (the tutorial's categories).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, poem_openapi::Enum)]
@@ -76,7 +76,13 @@ impl ToolSpec {
 
     /// Whether `principal` may call this tool.
     pub fn allowed_for(&self, principal: &Principal) -> bool {
-        principal.has(Permission::UseMcpTools) && self.permissions.iter().all(|p| principal.has(*p))
+        self.visible_to_role(principal.user.role)
+    }
+
+    /// Whether accounts of `role` may use this tool (visibility depends on
+    /// the role alone).
+    pub fn visible_to_role(&self, role: Role) -> bool {
+        role.grants(Permission::UseMcpTools) && self.permissions.iter().all(|p| role.grants(*p))
     }
 }
 

@@ -136,3 +136,22 @@ pub trait AuditStore {
         group: AuditGroup,
     ) -> StoreResult<Vec<AuditSummaryRow>>;
 }
+
+/// This process's memory of the audit chain's last hash, so an append can
+/// usually write its row in one statement instead of reading the head first.
+/// It is only a guess: every insert is guarded by the real head, and a wrong
+/// guess (another process or replica appended since) costs one extra read.
+#[derive(Debug, Default)]
+pub struct ChainHead(std::sync::Mutex<Option<String>>);
+
+impl ChainHead {
+    /// The remembered last hash, if any.
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Remembers `hash` as the last one (after its row committed).
+    pub fn set(&self, hash: String) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(hash);
+    }
+}

@@ -5,6 +5,7 @@
 
 mod api_keys;
 mod audit;
+mod count_cache;
 mod error;
 mod items;
 pub mod migrate;
@@ -27,8 +28,10 @@ use async_trait::async_trait;
 use crate::config::DatabaseUrl;
 pub use api_keys::ApiKeyStore;
 pub use audit::{
-    AuditCursor, AuditFilter, AuditGroup, AuditRecord, AuditStore, AuditSummaryRow, ToolUsage,
+    AuditCursor, AuditFilter, AuditGroup, AuditRecord, AuditStore, AuditSummaryRow, ChainHead,
+    ToolUsage,
 };
+pub use count_cache::CountCache;
 pub use error::{StoreError, StoreResult};
 pub use items::{
     CategoryCount, ItemFilter, ItemSort, ItemStore, PriceStats, TimeWindow, TrendInterval,

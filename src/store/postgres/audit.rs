@@ -247,23 +247,47 @@ impl AuditStore for PostgresStore {
     }
 }
 
-/// Appends `entry` to the chain inside a transaction. The advisory lock is
-/// held until commit, so the next appender reads this row's hash, and `seq`
-/// order is commit order.
-pub(super) async fn append(conn: &mut PgConnection, entry: &AuditEntry) -> StoreResult<i64> {
+/// Appends `entry` to the chain inside the caller's transaction and returns
+/// its seq and hash. The transaction-scoped advisory lock serialises
+/// appenders across replicas, so the head cannot move between the guard and
+/// the commit. With a right `guess` of the head the row takes one statement
+/// after the lock; otherwise the head is read and the guarded insert repeated.
+pub(super) async fn append(
+    conn: &mut PgConnection,
+    entry: &AuditEntry,
+    guess: Option<String>,
+) -> StoreResult<(i64, String)> {
     sqlx::query!("SELECT pg_advisory_xact_lock($1)", CHAIN_LOCK_KEY)
         .execute(&mut *conn)
         .await?;
+    if let Some(prev) = guess
+        && let Some(appended) = insert_after(&mut *conn, entry, &prev).await?
+    {
+        return Ok(appended);
+    }
     let prev = sqlx::query_scalar!("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut *conn)
         .await?
         .unwrap_or_else(|| GENESIS_HASH.to_owned());
-    let hash = entry.chain_hash(&prev);
-    Ok(sqlx::query_scalar!(
+    insert_after(conn, entry, &prev)
+        .await?
+        .ok_or_else(|| StoreError::Other("the audit chain head moved under the chain lock".into()))
+}
+
+/// Inserts `entry` chained to `prev` only if `prev` is the chain's head;
+/// `None` when it is not.
+async fn insert_after(
+    conn: &mut PgConnection,
+    entry: &AuditEntry,
+    prev: &str,
+) -> StoreResult<Option<(i64, String)>> {
+    let hash = entry.chain_hash(prev);
+    let seq = sqlx::query_scalar!(
         "INSERT INTO audit_log (occurred_at, kind, action, user_id, username, auth_method, api_key_id,
                                 session_id, surface, arguments, outcome, error, duration_ms,
                                 request_id, client_addr, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17
+         WHERE coalesce((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), $18) = $16
          RETURNING seq",
         entry.occurred_at,
         entry.kind.as_str(),
@@ -281,8 +305,10 @@ pub(super) async fn append(conn: &mut PgConnection, entry: &AuditEntry) -> Store
         entry.request_id,
         entry.client_addr,
         prev,
-        hash
+        hash,
+        GENESIS_HASH
     )
-    .fetch_one(conn)
-    .await?)
+    .fetch_optional(conn)
+    .await?;
+    Ok(seq.map(|seq| (seq, hash)))
 }

@@ -13,6 +13,15 @@ use crate::store::{
     TrendInterval, TrendPoint,
 };
 
+/// A page row with the catalogue's size and version beside it.
+#[derive(sqlx::FromRow)]
+struct CountedRow {
+    #[sqlx(flatten)]
+    item: ItemRow,
+    total: i64,
+    version: i64,
+}
+
 #[derive(sqlx::FromRow)]
 struct ItemRow {
     id: i64,
@@ -45,6 +54,10 @@ impl From<ItemRow> for Item {
 const COLUMNS: &str =
     "id, name, description, price_cents, tax_cents, category, owner_id, created_at, updated_at";
 
+/// The catalogue's size and version, as extra columns of a page.
+const STATS: &str = ", (SELECT n FROM item_stats WHERE id = 1) AS total, \
+     (SELECT version FROM item_stats WHERE id = 1) AS version";
+
 /// Appends the filter's conditions. Runtime SQL with bound values only: the
 /// set of conditions is the caller's choice, and `($1 IS NULL OR col = $1)`
 /// would keep the planner off the indexes.
@@ -76,10 +89,13 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// The page query of `filter`, after `prefix` (empty, or `EXPLAIN `).
+/// The page query of `filter`, after `prefix` (empty, or `EXPLAIN `). Each
+/// row carries the catalogue's size and version (`item_stats`, read once per
+/// statement), so the total comes in the same round trip.
 fn page_query(filter: &ItemFilter, prefix: &str) -> QueryBuilder<Postgres> {
-    let mut page =
-        QueryBuilder::<Postgres>::new(format!("{prefix}SELECT {COLUMNS} FROM items WHERE TRUE"));
+    let mut page = QueryBuilder::<Postgres>::new(format!(
+        "{prefix}SELECT {COLUMNS}{STATS} FROM items WHERE TRUE"
+    ));
     push_filters(&mut page, filter);
     page.push(order_by(filter.sort))
         .push(" LIMIT ")
@@ -89,10 +105,12 @@ fn page_query(filter: &ItemFilter, prefix: &str) -> QueryBuilder<Postgres> {
     page
 }
 
+/// Ids grow in creation order, so newest first is primary-key order, with
+/// no sort step.
 fn order_by(sort: ItemSort) -> &'static str {
     match sort {
-        ItemSort::NewestFirst => " ORDER BY created_at DESC, id DESC",
-        ItemSort::OldestFirst => " ORDER BY created_at, id",
+        ItemSort::NewestFirst => " ORDER BY id DESC",
+        ItemSort::OldestFirst => " ORDER BY id",
         ItemSort::PriceAscending => " ORDER BY price_cents, id",
         ItemSort::PriceDescending => " ORDER BY price_cents DESC, id DESC",
         ItemSort::NameAscending => " ORDER BY name, id",
@@ -102,6 +120,33 @@ fn order_by(sort: ItemSort) -> &'static str {
 
 #[async_trait]
 impl ItemStore for PostgresStore {
+    async fn import_items(&self, batch: &[NewItem], now: DateTime<Utc>) -> StoreResult<u64> {
+        // One array per column, unpacked by UNNEST: a single compile-checked
+        // statement whatever the batch size.
+        let names: Vec<String> = batch.iter().map(|i| i.name.clone()).collect();
+        let descriptions: Vec<Option<String>> =
+            batch.iter().map(|i| i.description.clone()).collect();
+        let prices: Vec<i64> = batch.iter().map(|i| i.price.cents()).collect();
+        let taxes: Vec<Option<i64>> = batch.iter().map(|i| i.tax.map(Money::cents)).collect();
+        let categories: Vec<Option<String>> = batch.iter().map(|i| i.category.clone()).collect();
+        let owners: Vec<Uuid> = batch.iter().map(|i| i.owner_id).collect();
+        Ok(sqlx::query!(
+            "INSERT INTO items (name, description, price_cents, tax_cents, category, owner_id, created_at, updated_at)
+             SELECT name, description, price_cents, tax_cents, category, owner_id, $7, $7
+             FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::uuid[])
+                  AS t (name, description, price_cents, tax_cents, category, owner_id)",
+            &names,
+            &descriptions as &[Option<String>],
+            &prices,
+            &taxes as &[Option<i64>],
+            &categories as &[Option<String>],
+            &owners,
+            now
+        )
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
     async fn item(&self, id: i64) -> StoreResult<Option<Item>> {
         Ok(sqlx::query_as!(
             ItemRow,
@@ -115,13 +160,34 @@ impl ItemStore for PostgresStore {
     }
 
     async fn list_items(&self, filter: &ItemFilter) -> StoreResult<(Vec<Item>, i64)> {
-        let rows: Vec<ItemRow> = page_query(filter, "")
+        let rows: Vec<CountedRow> = page_query(filter, "")
             .build_query_as()
             .fetch_all(&self.pool)
             .await?;
-        let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM items WHERE TRUE");
-        push_filters(&mut count, filter);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let (size, version) = match rows.first() {
+            Some(row) => (row.total, row.version),
+            None => {
+                let stats = sqlx::query!("SELECT n, version FROM item_stats WHERE id = 1")
+                    .fetch_one(&self.pool)
+                    .await?;
+                (stats.n, stats.version)
+            }
+        };
+        let total = if filter.matches_all() {
+            size
+        } else if let Some(total) = self.counts.get(filter, version) {
+            total
+        } else {
+            let total: i64 = {
+                let mut count =
+                    QueryBuilder::<Postgres>::new("SELECT count(*) FROM items WHERE TRUE");
+                push_filters(&mut count, filter);
+                count.build_query_scalar().fetch_one(&self.pool).await?
+            };
+            self.counts.put(filter, version, total);
+            total
+        };
+        let rows = rows.into_iter().map(|row| row.item);
         Ok((rows.into_iter().map(Item::from).collect(), total))
     }
 

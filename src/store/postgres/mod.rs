@@ -12,12 +12,16 @@ mod tx;
 mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::migrate::{self, PgMigrator};
-use super::{Backend, MigrationStatus, PoolSettings, Store, StoreError, StoreResult, StoreTx};
+use super::{
+    Backend, ChainHead, CountCache, MigrationStatus, PoolSettings, Store, StoreError, StoreResult,
+    StoreTx,
+};
 use crate::config::DatabaseUrl;
 
 /// Key of the session-level advisory lock held while migrating ("aiapi" in ASCII).
@@ -26,6 +30,8 @@ const MIGRATION_LOCK_KEY: i64 = 0x61_69_61_70_69;
 /// A store on one Postgres database.
 pub struct PostgresStore {
     pool: PgPool,
+    chain_head: Arc<ChainHead>,
+    counts: CountCache,
 }
 
 impl PostgresStore {
@@ -39,7 +45,11 @@ impl PostgresStore {
             .acquire_timeout(pool.acquire_timeout)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            chain_head: Arc::default(),
+            counts: CountCache::default(),
+        })
     }
 }
 
@@ -48,6 +58,8 @@ impl Store for PostgresStore {
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
         Ok(Box::new(tx::PgTx {
             tx: self.pool.begin().await?,
+            head: self.chain_head.clone(),
+            appended: None,
         }))
     }
 

@@ -252,10 +252,21 @@ impl AuditStore for SqliteStore {
     }
 }
 
-/// Appends `entry` to the chain inside a write transaction. SQLite has one
-/// writer at a time (and our transactions begin IMMEDIATE), so the last hash
-/// read here is still the last when the row commits.
-pub(super) async fn append(conn: &mut SqliteConnection, entry: &AuditEntry) -> StoreResult<i64> {
+/// Appends `entry` to the chain inside a write transaction and returns its
+/// seq and hash. SQLite has one writer at a time (and our transactions begin
+/// IMMEDIATE), so the head cannot move between the guard and the commit.
+/// With a right `guess` of the head this is one statement; otherwise the
+/// head is read and the guarded insert repeated.
+pub(super) async fn append(
+    conn: &mut SqliteConnection,
+    entry: &AuditEntry,
+    guess: Option<String>,
+) -> StoreResult<(i64, String)> {
+    if let Some(prev) = guess
+        && let Some(appended) = insert_after(&mut *conn, entry, &prev).await?
+    {
+        return Ok(appended);
+    }
     // Differs in text from the Postgres twin so their offline data files don't collide.
     let prev = sqlx::query_scalar!(
         r#"SELECT hash AS "hash!: String" FROM audit_log ORDER BY seq DESC LIMIT 1"#
@@ -263,7 +274,19 @@ pub(super) async fn append(conn: &mut SqliteConnection, entry: &AuditEntry) -> S
     .fetch_optional(&mut *conn)
     .await?
     .unwrap_or_else(|| GENESIS_HASH.to_owned());
-    let hash = entry.chain_hash(&prev);
+    insert_after(conn, entry, &prev)
+        .await?
+        .ok_or_else(|| StoreError::Other("the audit chain head moved under the write lock".into()))
+}
+
+/// Inserts `entry` chained to `prev` only if `prev` is the chain's head;
+/// `None` when it is not.
+async fn insert_after(
+    conn: &mut SqliteConnection,
+    entry: &AuditEntry,
+    prev: &str,
+) -> StoreResult<Option<(i64, String)>> {
+    let hash = entry.chain_hash(prev);
     let occurred_at = time::to_text(entry.occurred_at);
     let kind = entry.kind.as_str();
     let user_id = entry.user_id.map(|u| u.hyphenated().to_string());
@@ -274,7 +297,8 @@ pub(super) async fn append(conn: &mut SqliteConnection, entry: &AuditEntry) -> S
         r#"INSERT INTO audit_log (occurred_at, kind, action, user_id, username, auth_method, api_key_id,
                                   session_id, surface, arguments, outcome, error, duration_ms,
                                   request_id, client_addr, prev_hash, hash)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17
+           WHERE coalesce((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), ?18) = ?16
            RETURNING seq AS "seq!: i64""#,
         occurred_at,
         kind,
@@ -292,9 +316,10 @@ pub(super) async fn append(conn: &mut SqliteConnection, entry: &AuditEntry) -> S
         entry.request_id,
         entry.client_addr,
         prev,
-        hash
+        hash,
+        GENESIS_HASH
     )
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await?;
-    Ok(seq)
+    Ok(seq.map(|seq| (seq, hash)))
 }

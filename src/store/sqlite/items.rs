@@ -12,6 +12,15 @@ use crate::store::{
     TimeWindow, TrendInterval, TrendPoint,
 };
 
+/// A page row with the catalogue's size and version beside it.
+#[derive(sqlx::FromRow)]
+struct CountedRow {
+    #[sqlx(flatten)]
+    item: ItemRow,
+    total: i64,
+    version: i64,
+}
+
 #[derive(sqlx::FromRow)]
 struct ItemRow {
     id: i64,
@@ -43,36 +52,53 @@ impl TryFrom<ItemRow> for Item {
     }
 }
 
-const COLUMNS: &str =
-    "id, name, description, price_cents, tax_cents, category, owner_id, created_at, updated_at";
+const COLUMNS: &str = "items.id, items.name, items.description, items.price_cents, items.tax_cents, \
+     items.category, items.owner_id, items.created_at, items.updated_at";
 
-/// Appends the filter's conditions. Runtime SQL with bound values only: the
-/// set of conditions is the caller's choice, and `(? IS NULL OR col = ?)`
-/// would keep the planner off the indexes.
-fn push_filters(qb: &mut QueryBuilder<Sqlite>, filter: &ItemFilter) {
-    if let Some(text) = &filter.text {
-        if text.chars().count() >= 3 {
-            // A quoted FTS5 phrase: with the trigram tokenizer, a substring.
-            qb.push(" AND id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ")
-                .push_bind(format!("\"{}\"", text.replace('"', "\"\"")))
-                .push(")");
-        } else {
-            let pattern = format!("%{}%", escape_like(text));
-            qb.push(" AND (name LIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\' OR description LIKE ")
-                .push_bind(pattern)
-                .push(" ESCAPE '\\')");
-        }
+/// The catalogue's size and version, as extra columns of a page.
+const STATS: &str = ", (SELECT n FROM item_stats WHERE id = 1) AS total, \
+     (SELECT version FROM item_stats WHERE id = 1) AS version";
+
+/// The FTS5 query of a text filter of three or more characters: a quoted
+/// phrase, which with the trigram tokenizer is a substring match.
+fn fts_phrase(filter: &ItemFilter) -> Option<String> {
+    filter
+        .text
+        .as_ref()
+        .filter(|text| text.chars().count() >= 3)
+        .map(|text| format!("\"{}\"", text.replace('"', "\"\"")))
+}
+
+/// Appends `FROM ... WHERE` and the filter's conditions. Runtime SQL with
+/// bound values only: the set of conditions is the caller's choice, and
+/// `(? IS NULL OR col = ?)` would keep the planner off the indexes. A text
+/// filter drives the query from the FTS5 index, which yields matches in
+/// rowid (creation) order, so a newest-first page stops after `limit` rows
+/// instead of collecting every match.
+fn push_from(qb: &mut QueryBuilder<Sqlite>, filter: &ItemFilter) {
+    match fts_phrase(filter) {
+        Some(phrase) => qb
+            .push(" FROM items_fts JOIN items ON items.id = items_fts.rowid WHERE items_fts MATCH ")
+            .push_bind(phrase),
+        None => qb.push(" FROM items WHERE 1 = 1"),
+    };
+    if let Some(text) = filter.text.as_ref().filter(|t| t.chars().count() < 3) {
+        let pattern = format!("%{}%", escape_like(text));
+        qb.push(" AND (items.name LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR items.description LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
     }
     if let Some(category) = &filter.category {
-        qb.push(" AND category = ").push_bind(category.clone());
+        qb.push(" AND items.category = ")
+            .push_bind(category.clone());
     }
     if let Some(min) = filter.min_price_cents {
-        qb.push(" AND price_cents >= ").push_bind(min);
+        qb.push(" AND items.price_cents >= ").push_bind(min);
     }
     if let Some(max) = filter.max_price_cents {
-        qb.push(" AND price_cents <= ").push_bind(max);
+        qb.push(" AND items.price_cents <= ").push_bind(max);
     }
 }
 
@@ -84,11 +110,12 @@ fn escape_like(text: &str) -> String {
 }
 
 /// The page query of `filter`, after `prefix` (empty, or `EXPLAIN QUERY PLAN `).
+/// Each row carries the catalogue's size and version (`item_stats`, read
+/// once per statement), so the total comes in the same round trip.
 fn page_query(filter: &ItemFilter, prefix: &str) -> QueryBuilder<Sqlite> {
-    let mut page =
-        QueryBuilder::<Sqlite>::new(format!("{prefix}SELECT {COLUMNS} FROM items WHERE 1 = 1"));
-    push_filters(&mut page, filter);
-    page.push(order_by(filter.sort))
+    let mut page = QueryBuilder::<Sqlite>::new(format!("{prefix}SELECT {COLUMNS}{STATS}"));
+    push_from(&mut page, filter);
+    page.push(order_by(filter.sort, fts_phrase(filter).is_some()))
         .push(" LIMIT ")
         .push_bind(filter.limit)
         .push(" OFFSET ")
@@ -96,19 +123,77 @@ fn page_query(filter: &ItemFilter, prefix: &str) -> QueryBuilder<Sqlite> {
     page
 }
 
-fn order_by(sort: ItemSort) -> &'static str {
+/// How many items match `filter`. Only a text condition: counted in the
+/// FTS5 index alone, without touching the table.
+fn count_query(filter: &ItemFilter) -> QueryBuilder<Sqlite> {
+    let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*)");
+    match fts_phrase(filter) {
+        Some(phrase)
+            if filter.category.is_none()
+                && filter.min_price_cents.is_none()
+                && filter.max_price_cents.is_none() =>
+        {
+            count
+                .push(" FROM items_fts WHERE items_fts MATCH ")
+                .push_bind(phrase);
+        }
+        _ => push_from(&mut count, filter),
+    }
+    count
+}
+
+/// Ids grow in creation order, so newest first is id order (the primary
+/// key, or the FTS5 rowid when searching), with no sort step.
+fn order_by(sort: ItemSort, fts: bool) -> &'static str {
     match sort {
-        ItemSort::NewestFirst => " ORDER BY created_at DESC, id DESC",
-        ItemSort::OldestFirst => " ORDER BY created_at, id",
-        ItemSort::PriceAscending => " ORDER BY price_cents, id",
-        ItemSort::PriceDescending => " ORDER BY price_cents DESC, id DESC",
-        ItemSort::NameAscending => " ORDER BY name, id",
-        ItemSort::NameDescending => " ORDER BY name DESC, id DESC",
+        ItemSort::NewestFirst if fts => " ORDER BY items_fts.rowid DESC",
+        ItemSort::OldestFirst if fts => " ORDER BY items_fts.rowid",
+        ItemSort::NewestFirst => " ORDER BY items.id DESC",
+        ItemSort::OldestFirst => " ORDER BY items.id",
+        ItemSort::PriceAscending => " ORDER BY items.price_cents, items.id",
+        ItemSort::PriceDescending => " ORDER BY items.price_cents DESC, items.id DESC",
+        ItemSort::NameAscending => " ORDER BY items.name, items.id",
+        ItemSort::NameDescending => " ORDER BY items.name DESC, items.id DESC",
     }
 }
 
 #[async_trait]
 impl ItemStore for SqliteStore {
+    async fn import_items(&self, batch: &[NewItem], now: DateTime<Utc>) -> StoreResult<u64> {
+        // One bound JSON array of rows, unpacked by json_each: a single
+        // compile-checked statement whatever the batch size.
+        let rows = serde_json::Value::Array(
+            batch
+                .iter()
+                .map(|item| {
+                    serde_json::json!([
+                        item.name,
+                        item.description,
+                        item.price.cents(),
+                        item.tax.map(Money::cents),
+                        item.category,
+                        item.owner_id.hyphenated().to_string(),
+                    ])
+                })
+                .collect(),
+        )
+        .to_string();
+        let at = time::to_text(now);
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query!(
+            "INSERT INTO items (name, description, price_cents, tax_cents, category, owner_id, created_at, updated_at)
+             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+                    json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), ?1, ?1
+             FROM json_each(?2)",
+            at,
+            rows
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(inserted)
+    }
     async fn item(&self, id: i64) -> StoreResult<Option<Item>> {
         sqlx::query_as!(
             ItemRow,
@@ -123,13 +208,34 @@ impl ItemStore for SqliteStore {
     }
 
     async fn list_items(&self, filter: &ItemFilter) -> StoreResult<(Vec<Item>, i64)> {
-        let rows: Vec<ItemRow> = page_query(filter, "")
+        let rows: Vec<CountedRow> = page_query(filter, "")
             .build_query_as()
             .fetch_all(&self.read)
             .await?;
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM items WHERE 1 = 1");
-        push_filters(&mut count, filter);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
+        let (size, version) = match rows.first() {
+            Some(row) => (row.total, row.version),
+            None => {
+                let stats = sqlx::query!(
+                        r#"SELECT n AS "n!: i64", version AS "version!: i64" FROM item_stats WHERE id = 1"#
+                    )
+                    .fetch_one(&self.read)
+                    .await?;
+                (stats.n, stats.version)
+            }
+        };
+        let total = if filter.matches_all() {
+            size
+        } else if let Some(total) = self.counts.get(filter, version) {
+            total
+        } else {
+            let total: i64 = count_query(filter)
+                .build_query_scalar()
+                .fetch_one(&self.read)
+                .await?;
+            self.counts.put(filter, version, total);
+            total
+        };
+        let rows = rows.into_iter().map(|row| row.item);
         let items = rows
             .into_iter()
             .map(Item::try_from)

@@ -17,6 +17,7 @@ mod tx;
 mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -28,7 +29,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::migrate::{self, SqliteMigrator};
-use super::{Backend, MigrationStatus, PoolSettings, Store, StoreError, StoreResult, StoreTx};
+use super::{
+    Backend, ChainHead, CountCache, MigrationStatus, PoolSettings, Store, StoreError, StoreResult,
+    StoreTx,
+};
 use crate::config::DatabaseUrl;
 use crate::domain::time;
 
@@ -47,6 +51,8 @@ fn parse_time(text: &str) -> StoreResult<DateTime<Utc>> {
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    chain_head: Arc<ChainHead>,
+    counts: CountCache,
 }
 
 impl SqliteStore {
@@ -68,17 +74,27 @@ impl SqliteStore {
         }
         // The writer opens first so the file exists (and is in WAL mode)
         // before the read-only connections open it.
+        // No ping before handing out a connection: a local file does not
+        // drop connections, and the ping is a round trip to the
+        // connection's worker thread on every request.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(pool.acquire_timeout)
             .connect_with(options.clone())
             .await?;
         let read = SqlitePoolOptions::new()
             .max_connections(pool.max_connections)
+            .test_before_acquire(false)
             .acquire_timeout(pool.acquire_timeout)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { read, write })
+        Ok(Self {
+            read,
+            write,
+            chain_head: Arc::default(),
+            counts: CountCache::default(),
+        })
     }
 }
 
@@ -95,6 +111,8 @@ impl Store for SqliteStore {
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
         Ok(Box::new(tx::SqliteTx {
             tx: self.begin_write().await?,
+            head: self.chain_head.clone(),
+            appended: None,
         }))
     }
 

@@ -1,5 +1,7 @@
 //! A write transaction on SQLite's single writer connection.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, Transaction};
@@ -7,11 +9,15 @@ use uuid::Uuid;
 
 use super::{audit, items, rate_limits, sessions, users};
 use crate::domain::{AuditEntry, Item, ItemChanges, NewItem, Session, User};
-use crate::store::{NewUser, StoreResult, StoreTx, UserChanges};
+use crate::store::{ChainHead, NewUser, StoreResult, StoreTx, UserChanges};
 
 /// An open transaction; rolls back when dropped uncommitted.
 pub struct SqliteTx {
     pub(super) tx: Transaction<'static, Sqlite>,
+    /// The store's memory of the audit chain head.
+    pub(super) head: Arc<ChainHead>,
+    /// The head after this transaction's own appends, remembered on commit.
+    pub(super) appended: Option<String>,
 }
 
 #[async_trait]
@@ -78,10 +84,17 @@ impl StoreTx for SqliteTx {
     }
 
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<i64> {
-        audit::append(&mut self.tx, entry).await
+        let guess = self.appended.clone().or_else(|| self.head.get());
+        let (seq, hash) = audit::append(&mut self.tx, entry, guess).await?;
+        self.appended = Some(hash);
+        Ok(seq)
     }
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        Ok(self.tx.commit().await?)
+        self.tx.commit().await?;
+        if let Some(hash) = self.appended {
+            self.head.set(hash);
+        }
+        Ok(())
     }
 }

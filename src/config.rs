@@ -28,7 +28,9 @@ Environment variables (flags win over them):
   AIAPI_ALLOWED_ORIGINS         comma-separated browser origins allowed by CORS and
                                 /mcp [default: none]
   AIAPI_MAX_BODY_BYTES          largest accepted request body [default: 1048576]
-  AIAPI_DB_MAX_CONNECTIONS      database pool size [default: 10]
+  AIAPI_DB_MAX_CONNECTIONS      database pool size (on SQLite: readers; writes
+                                use one connection of their own)
+                                [default: 10; SQLite: 2 per core, 2 to 10]
   AIAPI_DB_TIMEOUT_SECS         wait for a database connection before answering 503
                                 [default: 5]
   AIAPI_SHUTDOWN_GRACE_SECS     time in-flight requests get on SIGTERM [default: 30]
@@ -324,10 +326,18 @@ impl CommonSettings {
                 ));
             }
         };
+        // SQLite reads are CPU-bound in this process: readers beyond two
+        // per core add threads, page caches and contention, not throughput.
+        let default_connections = if database_url.is_sqlite() {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            (2 * cores).clamp(2, 10) as u32
+        } else {
+            10
+        };
         let db_max_connections: u32 = parse_var(
             vars,
             "AIAPI_DB_MAX_CONNECTIONS",
-            10,
+            default_connections,
             "a whole number of connections",
         )?;
         if db_max_connections == 0 {

@@ -401,7 +401,58 @@ fn serve_help_documents_every_setting() {
     }
 }
 
+async fn demo_data_fills_the_catalogue_reproducibly(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let args = [
+        "demo-data",
+        "--items",
+        "120",
+        "--batch",
+        "50",
+        "--seed",
+        "7",
+    ];
+    let out = db.cli(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("demo-data: 50/120 items") && err.contains("demo-data: 120/120 items (100%)"),
+        "a progress line per batch: {err}"
+    );
+    assert!(stdout(&out).contains("added 120 items owned by admin"));
+
+    let server = TestServer::start(&db).await;
+    let token = server.admin_token().await;
+    let (status, page) = server.get_as("/api/v1/items?page_size=100", &token).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["total"], 120);
+    for item in page["items"].as_array().unwrap() {
+        assert!(item["price"].as_f64().unwrap() > 0.0, "{item}");
+        assert!(item["category"].is_string(), "{item}");
+    }
+    let (_, found) = server
+        .get_as("/api/v1/items?q=notebook&page_size=1", &token)
+        .await;
+    assert!(found["total"].as_i64().unwrap() > 0, "searchable: {found}");
+
+    let again = TestDb::migrated(backend).await;
+    assert!(again.cli(&args).status.success());
+    let names = "SELECT name FROM items ORDER BY id";
+    assert_eq!(
+        db.texts(names).await,
+        again.texts(names).await,
+        "same seed, same items"
+    );
+
+    let out = db.cli(&["demo-data", "--items", "0"]);
+    assert!(!out.status.success());
+    let out = db.cli(&["demo-data", "--items", "5", "--owner", "nobody"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no user named \"nobody\""));
+}
+
 on_both_backends!(
+    demo_data_fills_the_catalogue_reproducibly,
     no_migrate_refuses_a_database_with_pending_migrations,
     migrate_applies_everything_once_then_nothing,
     migrate_status_lists_pending_then_applied,

@@ -1,11 +1,11 @@
 //! Password hashing and verification with argon2id (OWASP parameters: the
-//! argon2 crate's defaults, m=19 MiB, t=2, p=1), on a bounded slice of the
-//! blocking pool so a login storm never starves other requests.
+//! argon2 crate's defaults, m=19 MiB, t=2, p=1), on a bounded pool of
+//! low-priority threads so a login storm never starves other requests.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::{Argon2, PasswordHasher as _, PasswordVerifier as _};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::error::ApiError;
 
@@ -13,10 +13,13 @@ use crate::error::ApiError;
 /// "no such user" takes as long as "wrong password".
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$tYYj0P/WtqU21Sp06LGB0A$cilbXVBvsyMVynkBWwNnbJvgD8j1atRxl4ExH6EDKVQ";
 
-/// Hashes and verifies passwords with at most `permits` running at once.
+/// A unit of hashing work for the pool's threads.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hashes and verifies passwords on a small pool of threads of its own.
 #[derive(Clone)]
 pub struct Passwords {
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
 }
 
 impl Passwords {
@@ -26,11 +29,31 @@ impl Passwords {
         Self::with_threads(cores.saturating_sub(1).max(1))
     }
 
-    /// A pool with `threads` concurrent hashes.
+    /// A pool of `threads` hashing threads. They run at a lower scheduling
+    /// priority (nice 10), so while they hash, the threads serving other
+    /// requests still get the CPU when they need it: a login storm slows
+    /// logins, not health checks. The threads end with the last handle.
     pub fn with_threads(threads: usize) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(threads)),
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..threads {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || {
+                    lower_this_threads_priority();
+                    loop {
+                        let job = match queue.lock().unwrap_or_else(|e| e.into_inner()).recv() {
+                            Ok(job) => job,
+                            Err(_) => return,
+                        };
+                        // A panicking job answers as a failed task; the thread stays.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                })
+                .expect("spawn a password hashing thread");
         }
+        Self { jobs }
     }
 
     /// The argon2id PHC string of `password`.
@@ -61,19 +84,31 @@ impl Passwords {
         Ok(known && matches)
     }
 
+    /// Queues `work` for the pool and waits for its answer.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| ApiError::Internal("password pool closed".into()))?;
+        let (answer, answered) = oneshot::channel();
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(work))
+        self.jobs
+            .send(Box::new(move || {
+                let _ = answer.send(span.in_scope(work));
+            }))
+            .map_err(|_| ApiError::Internal("password pool closed".into()))?;
+        answered
             .await
-            .map_err(|e| ApiError::Internal(format!("password task failed: {e}")))
+            .map_err(|_| ApiError::Internal("password task failed".into()))
+    }
+}
+
+/// Nice 10 for the calling thread (on Linux the nice value is per thread).
+/// Failing to lower it only costs latency elsewhere, so it is not an error.
+fn lower_this_threads_priority() {
+    // SAFETY: setpriority takes plain integers and touches no memory of ours.
+    let failed = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) } != 0;
+    if failed {
+        tracing::debug!("cannot lower the priority of a password hashing thread");
     }
 }
 

@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -136,7 +137,8 @@ def wrk(url, method="GET", body=None, headers=None, conns=CONNS, seconds=SECONDS
     waits for the server to answer a cheap request, so requests wrk left in
     flight do not spill into the next scenario."""
     result = run_wrk(url, method, body, headers, conns, seconds, lua)
-    request("GET", url.split("/", 3)[0] + "//" + url.split("/", 3)[2] + "/health")
+    origin = urllib.parse.urlsplit(url)
+    request("GET", f"{origin.scheme}://{origin.netloc}/health")
     return result
 
 
@@ -175,6 +177,11 @@ class Bench:
         self.notes = []
         self.work = Path(tempfile.mkdtemp(prefix="aiapi-bench-"))
         self.ceiling = None
+        # Per backend: peak RSS at the large dataset (MB), logins/s as a share
+        # of the ideal, and the storm's p99 ratios for /health and tools list.
+        self.memory = {}
+        self.login_ratio = {}
+        self.storm = {}
 
     def record(self, scenario, backend, dataset, result, server=None):
         result.update(scenario=scenario, backend=backend, dataset=dataset)
@@ -314,7 +321,6 @@ class Bench:
         self.notes.append(f"{backend}: resident memory of the server over the {n} scenarios: {peak:.0f} MB peak "
                           f"(VmHWM), {rss:.0f} MB at the end; the RSS column is read after each scenario")
         log(self.notes[-1])
-        self.memory = getattr(self, "memory", {})
         self.memory[backend] = peak
 
     def login_check(self, backend, storm, single, threads):
@@ -323,11 +329,9 @@ class Bench:
             f"{backend}: logins {storm['rps']:.1f}/s with {threads} hashing thread(s); one login alone takes "
             f"{single['p50']:.1f} ms (p50), so the ideal is {ideal:.1f}/s: {storm['rps'] / ideal * 100:.0f}% of it")
         log(self.notes[-1])
-        self.login_ratio = getattr(self, "login_ratio", {})
         self.login_ratio[backend] = storm["rps"] / ideal
 
     def storm_check(self, backend, idle_health, busy_health, idle_tools, busy_tools):
-        self.storm = getattr(self, "storm", {})
         self.storm[backend] = (busy_health["p99"] / idle_health["p99"], busy_tools["p99"] / idle_tools["p99"])
 
     def find(self, scenario, backend, dataset=None):

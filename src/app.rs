@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use poem::http::uri::Scheme;
 use poem::http::{HeaderValue, Method, header};
 use poem::listener::{Acceptor, TcpAcceptor};
@@ -13,10 +14,9 @@ use poem::middleware::Cors;
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server};
 use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
-
-use tokio_util::sync::CancellationToken;
 
 use crate::api;
 use crate::auth::client_addr::client_addr;
@@ -130,7 +130,6 @@ async fn request_context<E: Endpoint>(
 /// Refuses bodies over `limit` bytes with 413: at once when `Content-Length`
 /// says so, otherwise while reading a chunked body.
 async fn limit_body<E: Endpoint>(ep: E, mut req: Request, limit: usize) -> poem::Result<Response> {
-    let too_large = || ApiError::PayloadTooLarge { limit };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -152,17 +151,10 @@ async fn limit_body<E: Endpoint>(ep: E, mut req: Request, limit: usize) -> poem:
         );
     }
     match declared {
-        Some(len) if len > limit as u64 => return Err(too_large().into()),
+        Some(len) if len > limit as u64 => return Err(ApiError::PayloadTooLarge { limit }.into()),
         Some(_) => {}
         None if chunked => {
-            let body = req
-                .take_body()
-                .into_bytes_limit(limit)
-                .await
-                .map_err(|e| match e {
-                    poem::error::ReadBodyError::PayloadTooLarge => too_large(),
-                    other => ApiError::BadRequest(format!("cannot read the request body: {other}")),
-                })?;
+            let body = read_body(&mut req, limit).await?;
             req.set_body(body);
         }
         None => {}
@@ -190,6 +182,17 @@ impl Acceptor for NoDelayAcceptor {
         }
         Ok((stream, local, remote, scheme))
     }
+}
+
+/// Reads the whole request body, refusing it (413) past `limit` bytes.
+pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Bytes, ApiError> {
+    req.take_body()
+        .into_bytes_limit(limit)
+        .await
+        .map_err(|e| match e {
+            poem::error::ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge { limit },
+            other => ApiError::BadRequest(format!("cannot read the request body: {other}")),
+        })
 }
 
 /// A bound, not yet serving, server.

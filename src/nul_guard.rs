@@ -9,6 +9,7 @@ use poem::http::header;
 use poem::{Endpoint, IntoResponse, Request, Response};
 use serde_json::Value;
 
+use crate::app::read_body;
 use crate::error::ApiError;
 
 const REFUSED: &str = "NUL characters (U+0000) are not accepted";
@@ -37,14 +38,7 @@ pub async fn reject_nul<E: Endpoint>(
     let json = content_type.contains("json");
     let form = content_type.starts_with("application/x-www-form-urlencoded");
     if json || form {
-        let body = req
-            .take_body()
-            .into_bytes_limit(limit)
-            .await
-            .map_err(|e| match e {
-                poem::error::ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge { limit },
-                other => ApiError::BadRequest(format!("cannot read the request body: {other}")),
-            })?;
+        let body = read_body(&mut req, limit).await?;
         let refused = if json {
             json_text_has_nul(&body)
         } else {

@@ -106,15 +106,7 @@ async fn every_event_kind_is_recorded(backend: Backend) {
     server
         .execute(&agent, "search_items", json!({"query": ""}), Some(&session))
         .await;
-    server
-        .authed(
-            Method::DELETE,
-            &format!("/api/v1/mcp/session/{session}"),
-            &agent,
-        )
-        .send()
-        .await
-        .unwrap();
+    server.close_session(&agent, &session).await;
     let stale = server.open_session(&agent).await;
     db.execute(&format!(
         "UPDATE mcp_sessions SET expires_at = '2000-01-01T00:00:00.000000Z' WHERE id = '{stale}'"

@@ -5,9 +5,12 @@
 
 mod common;
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use common::api::ADMIN_PASSWORD;
+use common::private_pg::PrivateCluster;
 use common::{Backend, TestDb, TestServer};
 use reqwest::Method;
 use serde_json::json;
@@ -418,11 +421,7 @@ async fn metrics_describe_requests_tools_and_the_pool(backend: Backend) {
 /// when the database is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_outage_is_503_and_the_service_recovers() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::Instant;
-
-    let Some(cluster) = common::private_pg::PrivateCluster::create() else {
+    let Some(cluster) = PrivateCluster::create() else {
         return;
     };
     let cluster = Arc::new(cluster);

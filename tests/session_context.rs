@@ -171,15 +171,7 @@ async fn others_get_404_and_admins_may_read(backend: Backend) {
         "the body never reaches the audit log"
     );
 
-    server
-        .authed(
-            Method::DELETE,
-            &format!("/api/v1/mcp/session/{session}"),
-            &agent,
-        )
-        .send()
-        .await
-        .unwrap();
+    server.close_session(&agent, &session).await;
     let (status, _, _) = send(&server, Method::GET, &agent, &session, None, None).await;
     assert_eq!(status, 404, "closed sessions have no context");
 }

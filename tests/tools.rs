@@ -309,16 +309,8 @@ async fn sessions_are_private_and_counted(backend: Backend) {
     );
     let (_, theirs) = server.get_as("/api/v1/mcp/sessions", &other).await;
     assert_eq!(theirs["active_sessions"], 0);
-    let resp = server
-        .authed(
-            Method::DELETE,
-            &format!("/api/v1/mcp/session/{session}"),
-            &other,
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 404);
+    let (status, _) = server.close_session(&other, &session).await;
+    assert_eq!(status, 404);
     let (status, _) = server
         .execute(
             &agent,
@@ -332,16 +324,7 @@ async fn sessions_are_private_and_counted(backend: Backend) {
     // Admins see everyone's sessions and may end them.
     let (_, all) = server.get_as("/api/v1/mcp/sessions", &admin).await;
     assert_eq!(all["active_sessions"], 1);
-    let resp = server
-        .authed(
-            Method::DELETE,
-            &format!("/api/v1/mcp/session/{session}"),
-            &agent,
-        )
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = status_and_json(resp).await;
+    let (status, body) = server.close_session(&agent, &session).await;
     assert_eq!(
         (status, body["message"].as_str()),
         (200, Some("Session closed successfully"))
@@ -350,16 +333,8 @@ async fn sessions_are_private_and_counted(backend: Backend) {
         .execute(&agent, "search_items", json!({"query": ""}), Some(&session))
         .await;
     assert_eq!(status, 404, "closed sessions are gone");
-    let resp = server
-        .authed(
-            Method::DELETE,
-            &format!("/api/v1/mcp/session/{session}"),
-            &admin,
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 404);
+    let (status, _) = server.close_session(&admin, &session).await;
+    assert_eq!(status, 404);
 
     let second = server.open_session(&agent).await;
     let resp = server

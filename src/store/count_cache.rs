@@ -8,9 +8,10 @@
 //! so a remembered total is as current as the page it comes with.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Mutex;
 
-use super::ItemFilter;
+use super::{ItemFilter, StoreResult};
 
 /// At most this many filters are remembered; when full, all are forgotten
 /// (a listing only pays its count again).
@@ -34,8 +35,29 @@ fn conditions(filter: &ItemFilter) -> Conditions {
 }
 
 impl CountCache {
+    /// The total of a listing by `filter` in a catalogue of `size` items at
+    /// `version`: `size` when the filter has no condition, else the total
+    /// remembered for that version, else what `count` finds (remembered).
+    pub async fn total(
+        &self,
+        filter: &ItemFilter,
+        size: i64,
+        version: i64,
+        count: impl Future<Output = StoreResult<i64>>,
+    ) -> StoreResult<i64> {
+        if filter.matches_all() {
+            return Ok(size);
+        }
+        if let Some(total) = self.get(filter, version) {
+            return Ok(total);
+        }
+        let total = count.await?;
+        self.put(filter, version, total);
+        Ok(total)
+    }
+
     /// The total of `filter` if it was counted at catalogue `version`.
-    pub fn get(&self, filter: &ItemFilter, version: i64) -> Option<i64> {
+    fn get(&self, filter: &ItemFilter, version: i64) -> Option<i64> {
         let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         map.get(&conditions(filter))
             .filter(|(counted_at, _)| *counted_at == version)
@@ -43,7 +65,7 @@ impl CountCache {
     }
 
     /// Remembers `total` as `filter`'s count at catalogue `version`.
-    pub fn put(&self, filter: &ItemFilter, version: i64, total: i64) {
+    fn put(&self, filter: &ItemFilter, version: i64, total: i64) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let key = conditions(filter);
         if map.len() >= CAPACITY && !map.contains_key(&key) {

@@ -46,10 +46,12 @@ pub struct ItemFilter {
 impl ItemFilter {
     /// Whether the filter has no condition (every item matches).
     pub fn matches_all(&self) -> bool {
-        self.text.is_none()
-            && self.category.is_none()
-            && self.min_price_cents.is_none()
-            && self.max_price_cents.is_none()
+        self.text.is_none() && !self.has_column_conditions()
+    }
+
+    /// Whether the filter has a category or price condition.
+    pub fn has_column_conditions(&self) -> bool {
+        self.category.is_some() || self.min_price_cents.is_some() || self.max_price_cents.is_some()
     }
 }
 

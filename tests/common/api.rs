@@ -108,6 +108,20 @@ impl TestServer {
         status_and_json(resp).await
     }
 
+    /// `DELETE /api/v1/mcp/session/{session}` as `token`; returns status and body.
+    pub async fn close_session(&self, token: &str, session: &str) -> (u16, Value) {
+        let resp = self
+            .authed(
+                Method::DELETE,
+                &format!("/api/v1/mcp/session/{session}"),
+                token,
+            )
+            .send()
+            .await
+            .expect("close session");
+        status_and_json(resp).await
+    }
+
     /// Opens a REST session as `token` and returns its id.
     pub async fn open_session(&self, token: &str) -> String {
         let resp = self

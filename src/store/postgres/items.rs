@@ -173,22 +173,16 @@ impl ItemStore for PostgresStore {
                 (stats.n, stats.version)
             }
         };
-        let total = if filter.matches_all() {
-            size
-        } else if let Some(total) = self.counts.get(filter, version) {
-            total
-        } else {
-            let total: i64 = {
-                let mut count =
-                    QueryBuilder::<Postgres>::new("SELECT count(*) FROM items WHERE TRUE");
-                push_filters(&mut count, filter);
-                count.build_query_scalar().fetch_one(&self.pool).await?
-            };
-            self.counts.put(filter, version, total);
-            total
+        let count = async {
+            let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM items WHERE TRUE");
+            push_filters(&mut count, filter);
+            Ok(count.build_query_scalar().fetch_one(&self.pool).await?)
         };
-        let rows = rows.into_iter().map(|row| row.item);
-        Ok((rows.into_iter().map(Item::from).collect(), total))
+        let total = self.counts.total(filter, size, version, count).await?;
+        Ok((
+            rows.into_iter().map(|row| Item::from(row.item)).collect(),
+            total,
+        ))
     }
 
     async fn explain_item_listing(&self, filter: &ItemFilter) -> StoreResult<Vec<String>> {

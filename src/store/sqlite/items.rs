@@ -74,9 +74,11 @@ fn fts_phrase(filter: &ItemFilter) -> Option<String> {
 /// `(? IS NULL OR col = ?)` would keep the planner off the indexes. A text
 /// filter drives the query from the FTS5 index, which yields matches in
 /// rowid (creation) order, so a newest-first page stops after `limit` rows
-/// instead of collecting every match.
-fn push_from(qb: &mut QueryBuilder<Sqlite>, filter: &ItemFilter) {
-    match fts_phrase(filter) {
+/// instead of collecting every match. Returns whether the index drives it.
+fn push_from(qb: &mut QueryBuilder<Sqlite>, filter: &ItemFilter) -> bool {
+    let phrase = fts_phrase(filter);
+    let fts = phrase.is_some();
+    match phrase {
         Some(phrase) => qb
             .push(" FROM items_fts JOIN items ON items.id = items_fts.rowid WHERE items_fts MATCH ")
             .push_bind(phrase),
@@ -100,6 +102,7 @@ fn push_from(qb: &mut QueryBuilder<Sqlite>, filter: &ItemFilter) {
     if let Some(max) = filter.max_price_cents {
         qb.push(" AND items.price_cents <= ").push_bind(max);
     }
+    fts
 }
 
 /// Escapes LIKE wildcards so user text matches literally.
@@ -114,8 +117,8 @@ fn escape_like(text: &str) -> String {
 /// once per statement), so the total comes in the same round trip.
 fn page_query(filter: &ItemFilter, prefix: &str) -> QueryBuilder<Sqlite> {
     let mut page = QueryBuilder::<Sqlite>::new(format!("{prefix}SELECT {COLUMNS}{STATS}"));
-    push_from(&mut page, filter);
-    page.push(order_by(filter.sort, fts_phrase(filter).is_some()))
+    let fts = push_from(&mut page, filter);
+    page.push(order_by(filter.sort, fts))
         .push(" LIMIT ")
         .push_bind(filter.limit)
         .push(" OFFSET ")
@@ -128,16 +131,14 @@ fn page_query(filter: &ItemFilter, prefix: &str) -> QueryBuilder<Sqlite> {
 fn count_query(filter: &ItemFilter) -> QueryBuilder<Sqlite> {
     let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*)");
     match fts_phrase(filter) {
-        Some(phrase)
-            if filter.category.is_none()
-                && filter.min_price_cents.is_none()
-                && filter.max_price_cents.is_none() =>
-        {
+        Some(phrase) if !filter.has_column_conditions() => {
             count
                 .push(" FROM items_fts WHERE items_fts MATCH ")
                 .push_bind(phrase);
         }
-        _ => push_from(&mut count, filter),
+        _ => {
+            push_from(&mut count, filter);
+        }
     }
     count
 }
@@ -223,22 +224,16 @@ impl ItemStore for SqliteStore {
                 (stats.n, stats.version)
             }
         };
-        let total = if filter.matches_all() {
-            size
-        } else if let Some(total) = self.counts.get(filter, version) {
-            total
-        } else {
-            let total: i64 = count_query(filter)
+        let count = async {
+            Ok(count_query(filter)
                 .build_query_scalar()
                 .fetch_one(&self.read)
-                .await?;
-            self.counts.put(filter, version, total);
-            total
+                .await?)
         };
-        let rows = rows.into_iter().map(|row| row.item);
+        let total = self.counts.total(filter, size, version, count).await?;
         let items = rows
             .into_iter()
-            .map(Item::try_from)
+            .map(|row| Item::try_from(row.item))
             .collect::<Result<_, _>>()?;
         Ok((items, total))
     }

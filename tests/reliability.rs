@@ -532,3 +532,38 @@ async fn a_postgres_outage_is_503_and_the_service_recovers() {
         seen.len()
     );
 }
+
+/// SQLite only: while another process holds the database's write lock, a
+/// tool call waits for it (on the blocking pool, so the server keeps
+/// answering) and then commits; nothing fails with "database is locked".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_waits_for_another_process_holding_the_sqlite_lock() {
+    use sqlx::{Connection, SqliteConnection};
+
+    let db = TestDb::create(Backend::Sqlite).await;
+    let server = TestServer::start(&db).await;
+    let token = server.token("ai_agent", "ai123").await;
+    let mut other = SqliteConnection::connect(&db.url).await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+
+    let call = server
+        .authed(Method::POST, "/api/v1/mcp/execute", &token)
+        .json(&json!({"tool_name": "create_item", "parameters": {"name": "waited", "price": 3}}))
+        .send();
+    let call = tokio::spawn(call);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!call.is_finished(), "the call did not wait for the lock");
+    assert_eq!(server.get("/health").await.status(), 200);
+    sqlx::raw_sql("COMMIT").execute(&mut other).await.unwrap();
+
+    let response = call.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["success"], true, "{body}");
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) FROM items WHERE name = 'waited'")
+            .await,
+        1
+    );
+    assert!(!server.log().contains("database is locked"));
+}

@@ -52,10 +52,14 @@ impl From<sqlx::Error> for StoreError {
 /// so for SQLite the `table_column_key` name our migrations use is rebuilt
 /// from them. That keeps callers matching on one name for both backends.
 fn constraint_name(db: &dyn sqlx::error::DatabaseError) -> String {
-    if let Some(name) = db.constraint() {
-        return name.to_owned();
+    match db.constraint() {
+        Some(name) => name.to_owned(),
+        None => sqlite_constraint_name(db.message()),
     }
-    let message = db.message();
+}
+
+/// The `table_column_key` name of the constraint a SQLite message names.
+pub(crate) fn sqlite_constraint_name(message: &str) -> String {
     match message.split_once("constraint failed: ") {
         Some((_, columns)) => {
             let first = columns.split(',').next().unwrap_or(columns).trim();

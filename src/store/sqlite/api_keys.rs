@@ -1,6 +1,7 @@
 //! The `api_keys` table on SQLite.
 
 use async_trait::async_trait;
+use rusqlite::OptionalExtension;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
@@ -166,24 +167,43 @@ impl ApiKeyStore for SqliteStore {
     }
 
     async fn principal_by_api_key(&self, key_hash: &str) -> StoreResult<Option<(User, ApiKey)>> {
-        sqlx::query_as!(
-            KeyPrincipalRow,
-            r#"SELECT k.id AS "key_id!", k.name AS "key_name!", k.prefix AS "key_prefix!",
-                      k.key_hash AS "key_hash!", k.created_at AS "key_created_at!",
-                      k.last_used_at AS key_last_used_at, k.expires_at AS key_expires_at,
-                      k.revoked_at AS key_revoked_at,
-                      u.id AS "id!", u.username AS "username!", u.email AS "email!", u.full_name,
-                      u.role AS "role!", u.password_hash AS "password_hash!",
-                      u.is_active AS "is_active!: bool", u.token_version AS "token_version!",
-                      u.created_at AS "created_at!", u.updated_at AS "updated_at!", u.last_login_at
-               FROM api_keys k JOIN users u ON u.id = k.user_id
-               WHERE k.key_hash = ?1"#,
-            key_hash
-        )
-        .fetch_optional(&self.read)
-        .await?
-        .map(<(User, ApiKey)>::try_from)
-        .transpose()
+        self.inline
+            .now(|conn| {
+                conn.prepare_cached(
+                    "SELECT k.id, k.name, k.prefix, k.key_hash, k.created_at, k.last_used_at,
+                            k.expires_at, k.revoked_at,
+                            u.id, u.username, u.email, u.full_name, u.role, u.password_hash,
+                            u.is_active, u.token_version, u.created_at, u.updated_at, u.last_login_at
+                     FROM api_keys k JOIN users u ON u.id = k.user_id
+                     WHERE k.key_hash = ?1",
+                )?
+                .query_row([key_hash], |row| {
+                    Ok(KeyPrincipalRow {
+                        key_id: row.get(0)?,
+                        key_name: row.get(1)?,
+                        key_prefix: row.get(2)?,
+                        key_hash: row.get(3)?,
+                        key_created_at: row.get(4)?,
+                        key_last_used_at: row.get(5)?,
+                        key_expires_at: row.get(6)?,
+                        key_revoked_at: row.get(7)?,
+                        id: row.get(8)?,
+                        username: row.get(9)?,
+                        email: row.get(10)?,
+                        full_name: row.get(11)?,
+                        role: row.get(12)?,
+                        password_hash: row.get(13)?,
+                        is_active: row.get(14)?,
+                        token_version: row.get(15)?,
+                        created_at: row.get(16)?,
+                        updated_at: row.get(17)?,
+                        last_login_at: row.get(18)?,
+                    })
+                })
+                .optional()
+            })?
+            .map(<(User, ApiKey)>::try_from)
+            .transpose()
     }
 
     async fn touch_api_key(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {

@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use rusqlite::{Connection, OptionalExtension, params};
+use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
 use super::{SqliteStore, parse_time, parse_uuid};
@@ -257,69 +258,65 @@ impl AuditStore for SqliteStore {
 /// IMMEDIATE), so the head cannot move between the guard and the commit.
 /// With a right `guess` of the head this is one statement; otherwise the
 /// head is read and the guarded insert repeated.
-pub(super) async fn append(
-    conn: &mut SqliteConnection,
+pub(super) fn append(
+    conn: &Connection,
     entry: &AuditEntry,
     guess: Option<String>,
 ) -> StoreResult<(i64, String)> {
     if let Some(prev) = guess
-        && let Some(appended) = insert_after(&mut *conn, entry, &prev).await?
+        && let Some(appended) = insert_after(conn, entry, &prev)?
     {
         return Ok(appended);
     }
-    // Differs in text from the Postgres twin so their offline data files don't collide.
-    let prev = sqlx::query_scalar!(
-        r#"SELECT hash AS "hash!: String" FROM audit_log ORDER BY seq DESC LIMIT 1"#
-    )
-    .fetch_optional(&mut *conn)
-    .await?
-    .unwrap_or_else(|| GENESIS_HASH.to_owned());
-    insert_after(conn, entry, &prev)
-        .await?
+    let prev = conn
+        .prepare_cached("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |row| row.get::<_, String>(0))
+        .optional()?
+        .unwrap_or_else(|| GENESIS_HASH.to_owned());
+    insert_after(conn, entry, &prev)?
         .ok_or_else(|| StoreError::Other("the audit chain head moved under the write lock".into()))
 }
 
 /// Inserts `entry` chained to `prev` only if `prev` is the chain's head;
 /// `None` when it is not.
-async fn insert_after(
-    conn: &mut SqliteConnection,
+fn insert_after(
+    conn: &Connection,
     entry: &AuditEntry,
     prev: &str,
 ) -> StoreResult<Option<(i64, String)>> {
     let hash = entry.chain_hash(prev);
-    let occurred_at = time::to_text(entry.occurred_at);
-    let kind = entry.kind.as_str();
-    let user_id = entry.user_id.map(|u| u.hyphenated().to_string());
-    let api_key_id = entry.api_key_id.map(|u| u.hyphenated().to_string());
-    let surface = entry.surface.as_str();
-    let outcome = entry.outcome.as_str();
-    let seq = sqlx::query_scalar!(
-        r#"INSERT INTO audit_log (occurred_at, kind, action, user_id, username, auth_method, api_key_id,
-                                  session_id, surface, arguments, outcome, error, duration_ms,
-                                  request_id, client_addr, prev_hash, hash)
-           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17
-           WHERE coalesce((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), ?18) = ?16
-           RETURNING seq AS "seq!: i64""#,
-        occurred_at,
-        kind,
-        entry.action,
-        user_id,
-        entry.username,
-        entry.auth_method,
-        api_key_id,
-        entry.session_id,
-        surface,
-        entry.arguments,
-        outcome,
-        entry.error,
-        entry.duration_ms,
-        entry.request_id,
-        entry.client_addr,
-        prev,
-        hash,
-        GENESIS_HASH
-    )
-    .fetch_optional(conn)
-    .await?;
+    let seq = conn
+        .prepare_cached(
+            "INSERT INTO audit_log (occurred_at, kind, action, user_id, username, auth_method, api_key_id,
+                                    session_id, surface, arguments, outcome, error, duration_ms,
+                                    request_id, client_addr, prev_hash, hash)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17
+             WHERE coalesce((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), ?18) = ?16
+             RETURNING seq",
+        )?
+        .query_row(
+            params![
+                time::to_text(entry.occurred_at),
+                entry.kind.as_str(),
+                entry.action,
+                entry.user_id.map(|u| u.hyphenated().to_string()),
+                entry.username,
+                entry.auth_method,
+                entry.api_key_id.map(|u| u.hyphenated().to_string()),
+                entry.session_id,
+                entry.surface.as_str(),
+                entry.arguments,
+                entry.outcome.as_str(),
+                entry.error,
+                entry.duration_ms,
+                entry.request_id,
+                entry.client_addr,
+                prev,
+                hash,
+                GENESIS_HASH,
+            ],
+            |row| row.get::<_, i64>(0),
+        )
+        .optional()?;
     Ok(seq.map(|seq| (seq, hash)))
 }

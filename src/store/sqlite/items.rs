@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::{SqliteStore, parse_time, parse_uuid};
 use crate::domain::{Item, ItemChanges, Money, NewItem, time};
@@ -12,16 +13,6 @@ use crate::store::{
     TimeWindow, TrendInterval, TrendPoint,
 };
 
-/// A page row with the catalogue's size and version beside it.
-#[derive(sqlx::FromRow)]
-struct CountedRow {
-    #[sqlx(flatten)]
-    item: ItemRow,
-    total: i64,
-    version: i64,
-}
-
-#[derive(sqlx::FromRow)]
 struct ItemRow {
     id: i64,
     name: String,
@@ -32,6 +23,23 @@ struct ItemRow {
     owner_id: String,
     created_at: String,
     updated_at: String,
+}
+
+impl ItemRow {
+    /// Reads the [`COLUMNS`] at the start of a rusqlite row.
+    fn read(row: &rusqlite::Row) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            description: row.get(2)?,
+            price_cents: row.get(3)?,
+            tax_cents: row.get(4)?,
+            category: row.get(5)?,
+            owner_id: row.get(6)?,
+            created_at: row.get(7)?,
+            updated_at: row.get(8)?,
+        })
+    }
 }
 
 impl TryFrom<ItemRow> for Item {
@@ -55,9 +63,51 @@ impl TryFrom<ItemRow> for Item {
 const COLUMNS: &str = "items.id, items.name, items.description, items.price_cents, items.tax_cents, \
      items.category, items.owner_id, items.created_at, items.updated_at";
 
-/// The catalogue's size and version, as extra columns of a page.
+/// The catalogue's size and version, as the two columns after [`COLUMNS`].
 const STATS: &str = ", (SELECT n FROM item_stats WHERE id = 1) AS total, \
      (SELECT version FROM item_stats WHERE id = 1) AS version";
+
+/// The deepest page (offset plus limit) of an unfiltered listing in id
+/// order that is read on the async worker: the primary key bounds it to
+/// that many rows.
+const INLINE_ROWS: i64 = 200;
+
+/// Runtime SQL with its bound values, in order, for rusqlite.
+struct Sql {
+    text: String,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    fn new(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            values: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
+        self.values.push(value.into());
+        self.text.push('?');
+        self
+    }
+
+    /// Runs the statement, reading each row with `read`.
+    fn rows<T>(
+        &self,
+        conn: &Connection,
+        read: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<Vec<T>> {
+        conn.prepare_cached(&self.text)?
+            .query_map(params_from_iter(&self.values), read)?
+            .collect()
+    }
+}
 
 /// The FTS5 query of a text filter of three or more characters: a quoted
 /// phrase, which with the trigram tokenizer is a substring match.
@@ -69,38 +119,37 @@ fn fts_phrase(filter: &ItemFilter) -> Option<String> {
         .map(|text| format!("\"{}\"", text.replace('"', "\"\"")))
 }
 
-/// Appends `FROM ... WHERE` and the filter's conditions. Runtime SQL with
-/// bound values only: the set of conditions is the caller's choice, and
-/// `(? IS NULL OR col = ?)` would keep the planner off the indexes. A text
-/// filter drives the query from the FTS5 index, which yields matches in
-/// rowid (creation) order, so a newest-first page stops after `limit` rows
-/// instead of collecting every match. Returns whether the index drives it.
-fn push_from(qb: &mut QueryBuilder<Sqlite>, filter: &ItemFilter) -> bool {
+/// Appends `FROM ... WHERE` and the filter's conditions. Bound values only:
+/// the set of conditions is the caller's choice, and `(? IS NULL OR col = ?)`
+/// would keep the planner off the indexes. A text filter drives the query
+/// from the FTS5 index, which yields matches in rowid (creation) order, so a
+/// newest-first page stops after `limit` rows instead of collecting every
+/// match. Returns whether the index drives it.
+fn push_from(sql: &mut Sql, filter: &ItemFilter) -> bool {
     let phrase = fts_phrase(filter);
     let fts = phrase.is_some();
     match phrase {
-        Some(phrase) => qb
+        Some(phrase) => sql
             .push(" FROM items_fts JOIN items ON items.id = items_fts.rowid WHERE items_fts MATCH ")
-            .push_bind(phrase),
-        None => qb.push(" FROM items WHERE 1 = 1"),
+            .bind(phrase),
+        None => sql.push(" FROM items WHERE 1 = 1"),
     };
     if let Some(text) = filter.text.as_ref().filter(|t| t.chars().count() < 3) {
         let pattern = format!("%{}%", escape_like(text));
-        qb.push(" AND (items.name LIKE ")
-            .push_bind(pattern.clone())
+        sql.push(" AND (items.name LIKE ")
+            .bind(pattern.clone())
             .push(" ESCAPE '\\' OR items.description LIKE ")
-            .push_bind(pattern)
+            .bind(pattern)
             .push(" ESCAPE '\\')");
     }
     if let Some(category) = &filter.category {
-        qb.push(" AND items.category = ")
-            .push_bind(category.clone());
+        sql.push(" AND items.category = ").bind(category.clone());
     }
     if let Some(min) = filter.min_price_cents {
-        qb.push(" AND items.price_cents >= ").push_bind(min);
+        sql.push(" AND items.price_cents >= ").bind(min);
     }
     if let Some(max) = filter.max_price_cents {
-        qb.push(" AND items.price_cents <= ").push_bind(max);
+        sql.push(" AND items.price_cents <= ").bind(max);
     }
     fts
 }
@@ -115,26 +164,28 @@ fn escape_like(text: &str) -> String {
 /// The page query of `filter`, after `prefix` (empty, or `EXPLAIN QUERY PLAN `).
 /// Each row carries the catalogue's size and version (`item_stats`, read
 /// once per statement), so the total comes in the same round trip.
-fn page_query(filter: &ItemFilter, prefix: &str) -> QueryBuilder<Sqlite> {
-    let mut page = QueryBuilder::<Sqlite>::new(format!("{prefix}SELECT {COLUMNS}{STATS}"));
+fn page_query(filter: &ItemFilter, prefix: &str) -> Sql {
+    let mut page = Sql::new(format!("{prefix}SELECT {COLUMNS}{STATS}"));
     let fts = push_from(&mut page, filter);
-    page.push(order_by(filter.sort, fts))
-        .push(" LIMIT ")
-        .push_bind(filter.limit)
-        .push(" OFFSET ")
-        .push_bind(filter.offset);
+    // Limit and offset are written into the text, not bound: SQLite's
+    // planner reads a bound LIMIT, which marks the statement to be parsed
+    // again on every execution with new bindings. They are integers.
+    page.push(order_by(filter.sort, fts)).push(&format!(
+        " LIMIT {} OFFSET {}",
+        filter.limit, filter.offset
+    ));
     page
 }
 
 /// How many items match `filter`. Only a text condition: counted in the
 /// FTS5 index alone, without touching the table.
-fn count_query(filter: &ItemFilter) -> QueryBuilder<Sqlite> {
-    let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*)");
+fn count_query(filter: &ItemFilter) -> Sql {
+    let mut count = Sql::new("SELECT count(*)");
     match fts_phrase(filter) {
         Some(phrase) if !filter.has_column_conditions() => {
             count
                 .push(" FROM items_fts WHERE items_fts MATCH ")
-                .push_bind(phrase);
+                .bind(phrase);
         }
         _ => {
             push_from(&mut count, filter);
@@ -156,6 +207,33 @@ fn order_by(sort: ItemSort, fts: bool) -> &'static str {
         ItemSort::NameAscending => " ORDER BY items.name, items.id",
         ItemSort::NameDescending => " ORDER BY items.name DESC, items.id DESC",
     }
+}
+
+/// Whether the primary key alone bounds `filter`'s page to a few rows.
+fn index_bounded(filter: &ItemFilter) -> bool {
+    filter.matches_all()
+        && matches!(filter.sort, ItemSort::NewestFirst | ItemSort::OldestFirst)
+        && filter.offset.saturating_add(filter.limit) <= INLINE_ROWS
+}
+
+/// A page of rows, each with the catalogue's size and version.
+type CountedRows = Vec<(ItemRow, i64, i64)>;
+
+fn read_page(conn: &Connection, page: &Sql) -> rusqlite::Result<CountedRows> {
+    page.rows(conn, |row| Ok((ItemRow::read(row)?, row.get(9)?, row.get(10)?)))
+}
+
+/// One item by id.
+fn read_item(conn: &Connection, id: i64) -> rusqlite::Result<Option<ItemRow>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM items WHERE items.id = ?1"))?
+        .query_row([id], ItemRow::read)
+        .optional()
+}
+
+/// The catalogue's size and version.
+fn read_stats(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
+    conn.prepare_cached("SELECT n, version FROM item_stats WHERE id = 1")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
 }
 
 #[async_trait]
@@ -196,54 +274,47 @@ impl ItemStore for SqliteStore {
         Ok(inserted)
     }
     async fn item(&self, id: i64) -> StoreResult<Option<Item>> {
-        sqlx::query_as!(
-            ItemRow,
-            "SELECT id, name, description, price_cents, tax_cents, category, owner_id, created_at, updated_at
-             FROM items WHERE id = ?1",
-            id
-        )
-        .fetch_optional(&self.read)
-        .await?
-        .map(Item::try_from)
-        .transpose()
+        self.inline
+            .now(|conn| read_item(conn, id))?
+            .map(Item::try_from)
+            .transpose()
     }
 
     async fn list_items(&self, filter: &ItemFilter) -> StoreResult<(Vec<Item>, i64)> {
-        let rows: Vec<CountedRow> = page_query(filter, "")
-            .build_query_as()
-            .fetch_all(&self.read)
-            .await?;
+        let page = page_query(filter, "");
+        let rows = if index_bounded(filter) {
+            self.inline.now(|conn| read_page(conn, &page))?
+        } else {
+            self.inline
+                .blocking(move |conn| read_page(conn, &page))
+                .await?
+        };
         let (size, version) = match rows.first() {
-            Some(row) => (row.total, row.version),
-            None => {
-                let stats = sqlx::query!(
-                        r#"SELECT n AS "n!: i64", version AS "version!: i64" FROM item_stats WHERE id = 1"#
-                    )
-                    .fetch_one(&self.read)
-                    .await?;
-                (stats.n, stats.version)
-            }
+            Some((_, total, version)) => (*total, *version),
+            None => self.inline.now(read_stats)?,
         };
-        let count = async {
-            Ok(count_query(filter)
-                .build_query_scalar()
-                .fetch_one(&self.read)
-                .await?)
-        };
-        let total = self.counts.total(filter, size, version, count).await?;
+        let count = count_query(filter);
+        let count = self
+            .inline
+            .blocking(move |conn| count.rows(conn, |row| row.get::<_, i64>(0)));
+        let total = self
+            .counts
+            .total(filter, size, version, async {
+                Ok(count.await?.first().copied().unwrap_or(0))
+            })
+            .await?;
         let items = rows
             .into_iter()
-            .map(|row| Item::try_from(row.item))
+            .map(|(row, _, _)| Item::try_from(row))
             .collect::<Result<_, _>>()?;
         Ok((items, total))
     }
 
     async fn explain_item_listing(&self, filter: &ItemFilter) -> StoreResult<Vec<String>> {
-        let steps: Vec<(i64, i64, i64, String)> = page_query(filter, "EXPLAIN QUERY PLAN ")
-            .build_query_as()
-            .fetch_all(&self.read)
-            .await?;
-        Ok(steps.into_iter().map(|step| step.3).collect())
+        let plan = page_query(filter, "EXPLAIN QUERY PLAN ");
+        self.inline
+            .blocking(move |conn| plan.rows(conn, |row| row.get::<_, String>(3)))
+            .await
     }
 
     async fn price_distribution(&self, window: TimeWindow) -> StoreResult<PriceStats> {
@@ -331,28 +402,24 @@ impl ItemStore for SqliteStore {
 }
 
 /// Inserts an item inside a transaction.
-pub(super) async fn insert(
-    conn: &mut SqliteConnection,
-    new: &NewItem,
-    now: DateTime<Utc>,
-) -> StoreResult<Item> {
-    let owner = new.owner_id.hyphenated().to_string();
-    let at = time::to_text(now);
-    let price = new.price.cents();
-    let tax = new.tax.map(Money::cents);
-    let id = sqlx::query_scalar!(
-        r#"INSERT INTO items (name, description, price_cents, tax_cents, category, owner_id, created_at, updated_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING id AS "id!: i64""#,
-        new.name,
-        new.description,
-        price,
-        tax,
-        new.category,
-        owner,
-        at
-    )
-    .fetch_one(conn)
-    .await?;
+pub(super) fn insert(conn: &Connection, new: &NewItem, now: DateTime<Utc>) -> StoreResult<Item> {
+    let id = conn
+        .prepare_cached(
+            "INSERT INTO items (name, description, price_cents, tax_cents, category, owner_id, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING id",
+        )?
+        .query_row(
+            params![
+                new.name,
+                new.description,
+                new.price.cents(),
+                new.tax.map(Money::cents),
+                new.category,
+                new.owner_id.hyphenated().to_string(),
+                time::to_text(now),
+            ],
+            |row| row.get(0),
+        )?;
     Ok(Item {
         id,
         name: new.name.clone(),
@@ -368,66 +435,50 @@ pub(super) async fn insert(
 
 /// Reads an item inside a write transaction (SQLite's write lock, taken by
 /// `BEGIN IMMEDIATE`, already excludes other writers).
-pub(super) async fn get_in(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<Item>> {
-    sqlx::query_as!(
-        ItemRow,
-        "SELECT id, name, description, price_cents, tax_cents, category, owner_id, created_at, updated_at
-         FROM items WHERE id = ?1 /* in transaction */",
-        id
-    )
-    .fetch_optional(conn)
-    .await?
-    .map(Item::try_from)
-    .transpose()
+pub(super) fn get_in(conn: &Connection, id: i64) -> StoreResult<Option<Item>> {
+    read_item(conn, id)?.map(Item::try_from).transpose()
 }
 
 /// Applies changes inside a transaction.
-pub(super) async fn update(
-    conn: &mut SqliteConnection,
+pub(super) fn update(
+    conn: &Connection,
     id: i64,
     changes: &ItemChanges,
     now: DateTime<Utc>,
 ) -> StoreResult<Option<Item>> {
-    let at = time::to_text(now);
-    let set_description = changes.description.is_some();
-    let description = changes.description.clone().flatten();
-    let price = changes.price.map(Money::cents);
-    let set_tax = changes.tax.is_some();
-    let tax = changes.tax.flatten().map(Money::cents);
-    let set_category = changes.category.is_some();
-    let category = changes.category.clone().flatten();
-    let updated = sqlx::query!(
-        "UPDATE items SET
-             name = COALESCE(?1, name),
-             description = CASE WHEN ?2 THEN ?3 ELSE description END,
-             price_cents = COALESCE(?4, price_cents),
-             tax_cents = CASE WHEN ?5 THEN ?6 ELSE tax_cents END,
-             category = CASE WHEN ?7 THEN ?8 ELSE category END,
-             updated_at = ?9
-         WHERE id = ?10",
-        changes.name,
-        set_description,
-        description,
-        price,
-        set_tax,
-        tax,
-        set_category,
-        category,
-        at,
-        id
-    )
-    .execute(&mut *conn)
-    .await?;
-    if updated.rows_affected() == 0 {
+    let updated = conn
+        .prepare_cached(
+            "UPDATE items SET
+                 name = COALESCE(?1, name),
+                 description = CASE WHEN ?2 THEN ?3 ELSE description END,
+                 price_cents = COALESCE(?4, price_cents),
+                 tax_cents = CASE WHEN ?5 THEN ?6 ELSE tax_cents END,
+                 category = CASE WHEN ?7 THEN ?8 ELSE category END,
+                 updated_at = ?9
+             WHERE id = ?10",
+        )?
+        .execute(params![
+            changes.name,
+            changes.description.is_some(),
+            changes.description.clone().flatten(),
+            changes.price.map(Money::cents),
+            changes.tax.is_some(),
+            changes.tax.flatten().map(Money::cents),
+            changes.category.is_some(),
+            changes.category.clone().flatten(),
+            time::to_text(now),
+            id,
+        ])?;
+    if updated == 0 {
         return Ok(None);
     }
-    get_in(conn, id).await
+    get_in(conn, id)
 }
 
 /// Deletes an item inside a transaction.
-pub(super) async fn delete(conn: &mut SqliteConnection, id: i64) -> StoreResult<bool> {
-    let deleted = sqlx::query!("DELETE FROM items WHERE id = ?1", id)
-        .execute(conn)
-        .await?;
-    Ok(deleted.rows_affected() > 0)
+pub(super) fn delete(conn: &Connection, id: i64) -> StoreResult<bool> {
+    let deleted = conn
+        .prepare_cached("DELETE FROM items WHERE id = ?1")?
+        .execute([id])?;
+    Ok(deleted > 0)
 }

@@ -1,6 +1,8 @@
 //! The SQLite store: WAL, `synchronous=NORMAL`, foreign keys on, a read
 //! pool plus a one-connection write pool so writers queue in the pool
-//! instead of failing with "database is locked".
+//! instead of failing with "database is locked". The reads on every
+//! request's path and the write transactions run through rusqlite on the
+//! caller's thread instead ([`inline`], [`tx`]).
 //!
 //! Ids are hyphenated UUID text (sqlx would bind a bare `Uuid` as a BLOB and
 //! lookups would silently match nothing); timestamps are the fixed text form
@@ -8,6 +10,7 @@
 
 mod api_keys;
 mod audit;
+mod inline;
 mod items;
 mod rate_limits;
 mod sessions;
@@ -28,6 +31,7 @@ use sqlx::sqlite::{
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use self::inline::InlineReads;
 use super::migrate::{self, SqliteMigrator};
 use super::{
     Backend, ChainHead, CountCache, MigrationStatus, PoolSettings, Store, StoreError, StoreResult,
@@ -51,6 +55,10 @@ fn parse_time(text: &str) -> StoreResult<DateTime<Utc>> {
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    inline: Arc<InlineReads>,
+    /// The connection write transactions run on; see [`tx`].
+    writer: Arc<tokio::sync::Mutex<rusqlite::Connection>>,
+    busy_timeout: Duration,
     chain_head: Arc<ChainHead>,
     counts: CountCache,
 }
@@ -58,12 +66,13 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed, with its directory) the database file.
     pub async fn connect(url: &DatabaseUrl, pool: PoolSettings) -> StoreResult<Self> {
+        let busy_timeout = Duration::from_secs(5);
         let options = SqliteConnectOptions::from_str(url.expose())
             .map_err(|e| StoreError::Other(format!("invalid DATABASE_URL: {e}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
+            .busy_timeout(busy_timeout)
             .foreign_keys(true)
             // Sorts and groupings larger than the page cache spill to a
             // temp file (the OS's cache) instead of growing the heap: a
@@ -91,11 +100,20 @@ impl SqliteStore {
             .max_connections(pool.max_connections)
             .test_before_acquire(false)
             .acquire_timeout(pool.acquire_timeout)
-            .connect_with(options.read_only(true))
+            .connect_with(options.clone().read_only(true))
             .await?;
+        let inline = InlineReads::new(
+            options.get_filename(),
+            busy_timeout,
+            pool.max_connections as usize,
+        );
+        let writer = Arc::new(tokio::sync::Mutex::new(inline.open_writer()?));
         Ok(Self {
             read,
             write,
+            inline,
+            writer,
+            busy_timeout,
             chain_head: Arc::default(),
             counts: CountCache::default(),
         })
@@ -108,16 +126,24 @@ impl SqliteStore {
     async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
         Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
     }
+
+    /// A write transaction whose statements run on the caller's thread.
+    async fn begin_tx(&self) -> StoreResult<tx::SqliteTx> {
+        let turn = self.write.acquire().await?;
+        tx::SqliteTx::begin(
+            turn,
+            self.writer.clone(),
+            self.busy_timeout,
+            self.chain_head.clone(),
+        )
+        .await
+    }
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
-        Ok(Box::new(tx::SqliteTx {
-            tx: self.begin_write().await?,
-            head: self.chain_head.clone(),
-            appended: None,
-        }))
+        Ok(Box::new(self.begin_tx().await?))
     }
 
     fn backend(&self) -> Backend {
@@ -130,11 +156,8 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        // Differs in text from the Postgres twin so their offline data files don't collide.
-        sqlx::query_scalar!(r#"SELECT 1 AS "ok""#)
-            .fetch_one(&self.read)
-            .await?;
-        Ok(())
+        self.inline
+            .now(|conn| conn.prepare_cached("SELECT 1")?.query_row([], |_| Ok(())))
     }
 
     async fn migrate(&self) -> StoreResult<Vec<MigrationStatus>> {

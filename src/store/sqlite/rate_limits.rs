@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
+use rusqlite::Connection;
 
 use super::{SqliteStore, parse_time};
 use crate::domain::time;
@@ -31,24 +31,18 @@ impl RateLimitStore for SqliteStore {
 }
 
 /// Counts one call inside a transaction (an upsert that restarts a stale window).
-pub(super) async fn count_call(
-    conn: &mut SqliteConnection,
+pub(super) fn count_call(
+    conn: &Connection,
     principal: &str,
     now: DateTime<Utc>,
     window_start_after: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let now = time::to_text(now);
-    let after = time::to_text(window_start_after);
-    sqlx::query!(
+    conn.prepare_cached(
         "INSERT INTO tool_call_windows (principal, window_start, calls) VALUES (?1, ?2, 1)
          ON CONFLICT (principal) DO UPDATE SET
              calls = CASE WHEN tool_call_windows.window_start < ?3 THEN 1 ELSE tool_call_windows.calls + 1 END,
              window_start = CASE WHEN tool_call_windows.window_start < ?3 THEN ?2 ELSE tool_call_windows.window_start END",
-        principal,
-        now,
-        after
-    )
-    .execute(conn)
-    .await?;
+    )?
+    .execute([principal, &time::to_text(now), &time::to_text(window_start_after)])?;
     Ok(())
 }

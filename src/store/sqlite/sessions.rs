@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
+use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::{SqliteStore, parse_time, parse_uuid};
@@ -183,8 +183,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn session_context(&self, id: &str) -> StoreResult<Option<(Session, String)>> {
-        let mut conn = self.read.acquire().await?;
-        session_with_context(&mut conn, id).await
+        self.inline.now(|conn| session_with_context(conn, id))
     }
 
     async fn save_transport_state(
@@ -224,77 +223,69 @@ impl SessionStore for SqliteStore {
 }
 
 /// Counts a tool call in an open session of `user_id`, inside a transaction.
-pub(super) async fn touch(
-    conn: &mut SqliteConnection,
+pub(super) fn touch(
+    conn: &Connection,
     id: &str,
     user_id: Uuid,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> StoreResult<bool> {
-    let user_id = user_id.hyphenated().to_string();
-    let at = time::to_text(now);
-    let expires_at = time::to_text(expires_at);
-    let touched = sqlx::query!(
-        "UPDATE mcp_sessions
-         SET tool_usage_count = tool_usage_count + 1, last_activity_at = ?1, expires_at = ?2
-         WHERE id = ?3 AND user_id = ?4 AND closed_at IS NULL AND expires_at > ?1",
-        at,
-        expires_at,
-        id,
-        user_id
-    )
-    .execute(conn)
-    .await?;
-    Ok(touched.rows_affected() > 0)
+    let touched = conn
+        .prepare_cached(
+            "UPDATE mcp_sessions
+             SET tool_usage_count = tool_usage_count + 1, last_activity_at = ?1, expires_at = ?2
+             WHERE id = ?3 AND user_id = ?4 AND closed_at IS NULL AND expires_at > ?1",
+        )?
+        .execute(params![
+            time::to_text(now),
+            time::to_text(expires_at),
+            id,
+            user_id.hyphenated().to_string(),
+        ])?;
+    Ok(touched > 0)
 }
 
-/// A session and its context text, read on `conn` (inside a write
-/// transaction, SQLite's write lock keeps it from changing).
-pub(super) async fn session_with_context(
-    conn: &mut SqliteConnection,
+/// A session and its context text (inside a write transaction, SQLite's
+/// write lock keeps it from changing).
+pub(super) fn session_with_context(
+    conn: &Connection,
     id: &str,
 ) -> StoreResult<Option<(Session, String)>> {
-    let row = sqlx::query!(
-        r#"SELECT id, user_id, surface, protocol_version, length(context) AS "context_size!: i64",
-                  context_version, tool_usage_count, created_at, last_activity_at, expires_at, closed_at,
-                  context
-           FROM mcp_sessions WHERE id = ?1"#,
-        id
-    )
-    .fetch_optional(conn)
-    .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let session = SessionRow {
-        id: row.id,
-        user_id: row.user_id,
-        surface: row.surface,
-        protocol_version: row.protocol_version,
-        context_size: row.context_size,
-        context_version: row.context_version,
-        tool_usage_count: row.tool_usage_count,
-        created_at: row.created_at,
-        last_activity_at: row.last_activity_at,
-        expires_at: row.expires_at,
-        closed_at: row.closed_at,
+    let row = conn
+        .prepare_cached(
+            "SELECT id, user_id, surface, protocol_version, length(context), context_version,
+                    tool_usage_count, created_at, last_activity_at, expires_at, closed_at, context
+             FROM mcp_sessions WHERE id = ?1",
+        )?
+        .query_row([id], |row| {
+            let session = SessionRow {
+                id: row.get(0)?,
+                user_id: row.get(1)?,
+                surface: row.get(2)?,
+                protocol_version: row.get(3)?,
+                context_size: row.get(4)?,
+                context_version: row.get(5)?,
+                tool_usage_count: row.get(6)?,
+                created_at: row.get(7)?,
+                last_activity_at: row.get(8)?,
+                expires_at: row.get(9)?,
+                closed_at: row.get(10)?,
+            };
+            Ok((session, row.get::<_, String>(11)?))
+        })
+        .optional()?;
+    match row {
+        Some((session, context)) => Ok(Some((session.try_into()?, context))),
+        None => Ok(None),
     }
-    .try_into()?;
-    Ok(Some((session, row.context)))
 }
 
 /// Stores new context text and bumps the version, inside a transaction.
-pub(super) async fn write_context(
-    conn: &mut SqliteConnection,
-    id: &str,
-    context: &str,
-) -> StoreResult<i64> {
-    Ok(sqlx::query_scalar!(
-        r#"UPDATE mcp_sessions SET context = ?1, context_version = context_version + 1
-           WHERE id = ?2 RETURNING context_version AS "version!: i64""#,
-        context,
-        id
-    )
-    .fetch_one(conn)
-    .await?)
+pub(super) fn write_context(conn: &Connection, id: &str, context: &str) -> StoreResult<i64> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE mcp_sessions SET context = ?1, context_version = context_version + 1
+             WHERE id = ?2 RETURNING context_version",
+        )?
+        .query_row([context, id], |row| row.get(0))?)
 }

@@ -1,6 +1,7 @@
 //! The `refresh_tokens` and `revoked_tokens` tables on SQLite.
 
 use async_trait::async_trait;
+use rusqlite::OptionalExtension;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -59,19 +60,32 @@ impl TokenStore for SqliteStore {
         let user_id = user_id.hyphenated().to_string();
         let jti = jti.hyphenated().to_string();
         let family = family.hyphenated().to_string();
-        let Some(row) = sqlx::query_as!(
-            AccessRow,
-            r#"SELECT id, username, email, full_name, role, password_hash,
-                      is_active AS "is_active: bool", token_version, created_at, updated_at, last_login_at,
-                      EXISTS (SELECT 1 FROM revoked_tokens WHERE jti IN (?2, ?3)) AS "revoked!: bool"
-               FROM users WHERE id = ?1"#,
-            user_id,
-            jti,
-            family
-        )
-        .fetch_optional(&self.read)
-        .await?
-        else {
+        let row = self.inline.now(|conn| {
+            conn.prepare_cached(
+                "SELECT id, username, email, full_name, role, password_hash, is_active,
+                        token_version, created_at, updated_at, last_login_at,
+                        EXISTS (SELECT 1 FROM revoked_tokens WHERE jti IN (?2, ?3))
+                 FROM users WHERE id = ?1",
+            )?
+            .query_row([&user_id, &jti, &family], |row| {
+                Ok(AccessRow {
+                    id: row.get(0)?,
+                    username: row.get(1)?,
+                    email: row.get(2)?,
+                    full_name: row.get(3)?,
+                    role: row.get(4)?,
+                    password_hash: row.get(5)?,
+                    is_active: row.get(6)?,
+                    token_version: row.get(7)?,
+                    created_at: row.get(8)?,
+                    updated_at: row.get(9)?,
+                    last_login_at: row.get(10)?,
+                    revoked: row.get(11)?,
+                })
+            })
+            .optional()
+        })?;
+        let Some(row) = row else {
             return Ok(None);
         };
         let revoked = row.revoked;

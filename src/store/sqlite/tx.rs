@@ -1,33 +1,108 @@
-//! A write transaction on SQLite's single writer connection.
+//! A write transaction on SQLite, run on the caller's thread.
+//!
+//! The one-connection sqlx write pool stays the write lock of the process:
+//! a transaction first takes its connection, so it queues behind every
+//! other writer exactly as before. Its statements then run through the
+//! store's rusqlite writer connection on this thread, with no hand-off to a
+//! connection worker per statement (see [`super::inline`]): the lock is
+//! held for the transaction's own work, not for thread wake-ups.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{Sqlite, Transaction};
+use rusqlite::Connection;
+use sqlx::Sqlite;
+use sqlx::pool::PoolConnection;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
 use super::{audit, items, rate_limits, sessions, users};
 use crate::domain::{AuditEntry, Item, ItemChanges, NewItem, Session, User};
-use crate::store::{ChainHead, NewUser, StoreResult, StoreTx, UserChanges};
+use crate::store::{ChainHead, NewUser, StoreError, StoreResult, StoreTx, UserChanges};
 
 /// An open transaction; rolls back when dropped uncommitted.
 pub struct SqliteTx {
-    pub(super) tx: Transaction<'static, Sqlite>,
+    conn: OwnedMutexGuard<Connection>,
+    /// The sqlx writer, held as the process's write lock (dropped after
+    /// `conn`, so the next writer finds the connection free).
+    _turn: PoolConnection<Sqlite>,
+    open: bool,
     /// The store's memory of the audit chain head.
-    pub(super) head: Arc<ChainHead>,
+    head: Arc<ChainHead>,
     /// The head after this transaction's own appends, remembered on commit.
-    pub(super) appended: Option<String>,
+    appended: Option<String>,
+}
+
+impl SqliteTx {
+    /// Begins with `BEGIN IMMEDIATE` once `turn` is held. Another process
+    /// (the CLI, say) may hold SQLite's lock: then the wait for it happens
+    /// on the blocking pool, not on this async worker.
+    pub(super) async fn begin(
+        turn: PoolConnection<Sqlite>,
+        writer: Arc<Mutex<Connection>>,
+        busy_timeout: Duration,
+        head: Arc<ChainHead>,
+    ) -> StoreResult<Self> {
+        let conn = writer.lock_owned().await;
+        conn.busy_timeout(Duration::ZERO)?;
+        let started = conn.execute_batch("BEGIN IMMEDIATE");
+        conn.busy_timeout(busy_timeout)?;
+        let conn = match started {
+            Ok(()) => conn,
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                tokio::task::spawn_blocking(move || {
+                    conn.execute_batch("BEGIN IMMEDIATE").map(|()| conn)
+                })
+                .await
+                .map_err(|e| StoreError::Other(format!("begin task failed: {e}")))??
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Self {
+            conn,
+            _turn: turn,
+            open: true,
+            head,
+            appended: None,
+        })
+    }
+
+    /// The connection, inside the transaction.
+    pub(super) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Commits, and remembers the audit chain head it wrote.
+    pub(super) fn finish(mut self) -> StoreResult<()> {
+        self.conn.execute_batch("COMMIT")?;
+        self.open = false;
+        if let Some(hash) = self.appended.take() {
+            self.head.set(hash);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if self.open
+            && let Err(e) = self.conn.execute_batch("ROLLBACK")
+        {
+            tracing::warn!(error = %e, "rollback failed");
+        }
+    }
 }
 
 #[async_trait]
 impl StoreTx for SqliteTx {
     async fn create_item(&mut self, new: &NewItem, now: DateTime<Utc>) -> StoreResult<Item> {
-        items::insert(&mut self.tx, new, now).await
+        items::insert(&self.conn, new, now)
     }
 
     async fn item_for_update(&mut self, id: i64) -> StoreResult<Option<Item>> {
-        items::get_in(&mut self.tx, id).await
+        items::get_in(&self.conn, id)
     }
 
     async fn update_item(
@@ -36,15 +111,15 @@ impl StoreTx for SqliteTx {
         changes: &ItemChanges,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Item>> {
-        items::update(&mut self.tx, id, changes, now).await
+        items::update(&self.conn, id, changes, now)
     }
 
     async fn delete_item(&mut self, id: i64) -> StoreResult<bool> {
-        items::delete(&mut self.tx, id).await
+        items::delete(&self.conn, id)
     }
 
     async fn create_user(&mut self, new: &NewUser, now: DateTime<Utc>) -> StoreResult<User> {
-        users::insert(&mut self.tx, new, now).await
+        users::insert(&self.conn, new, now)
     }
 
     async fn update_user(
@@ -53,7 +128,7 @@ impl StoreTx for SqliteTx {
         changes: &UserChanges,
         now: DateTime<Utc>,
     ) -> StoreResult<User> {
-        users::update(&mut self.tx, id, changes, now).await
+        users::update(&self.conn, id, changes, now)
     }
 
     async fn touch_session(
@@ -63,15 +138,15 @@ impl StoreTx for SqliteTx {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        sessions::touch(&mut self.tx, id, user_id, now, expires_at).await
+        sessions::touch(&self.conn, id, user_id, now, expires_at)
     }
 
     async fn session_for_update(&mut self, id: &str) -> StoreResult<Option<(Session, String)>> {
-        sessions::session_with_context(&mut self.tx, id).await
+        sessions::session_with_context(&self.conn, id)
     }
 
     async fn write_context(&mut self, id: &str, context: &str) -> StoreResult<i64> {
-        sessions::write_context(&mut self.tx, id, context).await
+        sessions::write_context(&self.conn, id, context)
     }
 
     async fn count_call(
@@ -80,21 +155,17 @@ impl StoreTx for SqliteTx {
         now: DateTime<Utc>,
         window_start_after: DateTime<Utc>,
     ) -> StoreResult<()> {
-        rate_limits::count_call(&mut self.tx, principal, now, window_start_after).await
+        rate_limits::count_call(&self.conn, principal, now, window_start_after)
     }
 
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<i64> {
         let guess = self.appended.clone().or_else(|| self.head.get());
-        let (seq, hash) = audit::append(&mut self.tx, entry, guess).await?;
+        let (seq, hash) = audit::append(&self.conn, entry, guess)?;
         self.appended = Some(hash);
         Ok(seq)
     }
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.tx.commit().await?;
-        if let Some(hash) = self.appended {
-            self.head.set(hash);
-        }
-        Ok(())
+        self.finish()
     }
 }

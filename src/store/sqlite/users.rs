@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
 use uuid::Uuid;
 
 use super::{SqliteStore, parse_time, parse_uuid};
@@ -46,21 +47,29 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-impl SqliteStore {
-    /// Reads a user through the writer, so a write just made is visible.
-    async fn user_after_write(conn: &mut sqlx::SqliteConnection, id: &str) -> StoreResult<User> {
-        sqlx::query_as!(
-            UserRow,
-            r#"SELECT id, username, email, full_name, role, password_hash,
-                      is_active AS "is_active: bool", token_version, created_at, updated_at, last_login_at
-               FROM users WHERE id = ?1 /* after write */"#,
-            id
-        )
-        .fetch_optional(conn)
-        .await?
-        .ok_or(StoreError::NotFound)?
-        .try_into()
-    }
+/// Reads a user inside a write transaction, so a write just made is visible.
+fn user_after_write(conn: &Connection, id: &str) -> StoreResult<User> {
+    conn.prepare_cached(
+        "SELECT id, username, email, full_name, role, password_hash, is_active, token_version,
+                created_at, updated_at, last_login_at
+         FROM users WHERE id = ?1",
+    )?
+    .query_row([id], |row| {
+        Ok(UserRow {
+            id: row.get(0)?,
+            username: row.get(1)?,
+            email: row.get(2)?,
+            full_name: row.get(3)?,
+            role: row.get(4)?,
+            password_hash: row.get(5)?,
+            is_active: row.get(6)?,
+            token_version: row.get(7)?,
+            created_at: row.get(8)?,
+            updated_at: row.get(9)?,
+            last_login_at: row.get(10)?,
+        })
+    })?
+    .try_into()
 }
 
 #[async_trait]
@@ -95,9 +104,9 @@ impl UserStore for SqliteStore {
     }
 
     async fn create_user(&self, new: &NewUser, now: DateTime<Utc>) -> StoreResult<User> {
-        let mut tx = self.begin_write().await?;
-        let user = insert(&mut tx, new, now).await?;
-        tx.commit().await?;
+        let tx = self.begin_tx().await?;
+        let user = insert(tx.conn(), new, now)?;
+        tx.finish()?;
         Ok(user)
     }
 
@@ -128,40 +137,37 @@ impl UserStore for SqliteStore {
         changes: &UserChanges,
         now: DateTime<Utc>,
     ) -> StoreResult<User> {
-        let mut tx = self.begin_write().await?;
-        let user = update(&mut tx, id, changes, now).await?;
-        tx.commit().await?;
+        let tx = self.begin_tx().await?;
+        let user = update(tx.conn(), id, changes, now)?;
+        tx.finish()?;
         Ok(user)
     }
 
     async fn set_password(&self, id: Uuid, hash: &str, now: DateTime<Utc>) -> StoreResult<User> {
         let id = id.hyphenated().to_string();
-        let at = time::to_text(now);
-        let mut conn = self.write.acquire().await?;
-        sqlx::query!(
-            "UPDATE users SET password_hash = ?1, token_version = token_version + 1, updated_at = ?2
-             WHERE id = ?3",
-            hash,
-            at,
-            id
-        )
-        .execute(&mut *conn)
-        .await?;
-        Self::user_after_write(&mut conn, &id).await
+        let tx = self.begin_tx().await?;
+        tx.conn()
+            .prepare_cached(
+                "UPDATE users SET password_hash = ?1, token_version = token_version + 1, updated_at = ?2
+                 WHERE id = ?3",
+            )?
+            .execute(params![hash, time::to_text(now), id])?;
+        let user = user_after_write(tx.conn(), &id)?;
+        tx.finish()?;
+        Ok(user)
     }
 
     async fn bump_token_version(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<User> {
         let id = id.hyphenated().to_string();
-        let at = time::to_text(now);
-        let mut conn = self.write.acquire().await?;
-        sqlx::query!(
-            "UPDATE users SET token_version = token_version + 1, updated_at = ?1 WHERE id = ?2",
-            at,
-            id
-        )
-        .execute(&mut *conn)
-        .await?;
-        Self::user_after_write(&mut conn, &id).await
+        let tx = self.begin_tx().await?;
+        tx.conn()
+            .prepare_cached(
+                "UPDATE users SET token_version = token_version + 1, updated_at = ?1 WHERE id = ?2",
+            )?
+            .execute(params![time::to_text(now), id])?;
+        let user = user_after_write(tx.conn(), &id)?;
+        tx.finish()?;
+        Ok(user)
     }
 
     async fn record_login(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
@@ -175,29 +181,22 @@ impl UserStore for SqliteStore {
 }
 
 /// Inserts a user inside a transaction.
-pub(super) async fn insert(
-    conn: &mut sqlx::SqliteConnection,
-    new: &NewUser,
-    now: DateTime<Utc>,
-) -> StoreResult<User> {
+pub(super) fn insert(conn: &Connection, new: &NewUser, now: DateTime<Utc>) -> StoreResult<User> {
     let id = Uuid::new_v4();
-    let id_text = id.hyphenated().to_string();
-    let role = new.role.as_str();
-    let at = time::to_text(now);
-    sqlx::query!(
+    conn.prepare_cached(
         "INSERT INTO users (id, username, email, full_name, role, password_hash,
                             is_active, token_version, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 0, ?7, ?7)",
-        id_text,
+    )?
+    .execute(params![
+        id.hyphenated().to_string(),
         new.username,
         new.email,
         new.full_name,
-        role,
+        new.role.as_str(),
         new.password_hash,
-        at
-    )
-    .execute(conn)
-    .await?;
+        time::to_text(now),
+    ])?;
     Ok(User {
         id,
         username: new.username.clone(),
@@ -214,52 +213,47 @@ pub(super) async fn insert(
 }
 
 /// Changes a user inside a transaction, refusing to leave no active admin.
-pub(super) async fn update(
-    conn: &mut sqlx::SqliteConnection,
+pub(super) fn update(
+    conn: &Connection,
     id: Uuid,
     changes: &UserChanges,
     now: DateTime<Utc>,
 ) -> StoreResult<User> {
     let id = id.hyphenated().to_string();
-    let set_full_name = changes.full_name.is_some();
-    let full_name = changes.full_name.clone().flatten();
-    let role = changes.role.map(|r| r.as_str());
-    let at = time::to_text(now);
-    // One writer connection serialises writers, so the admin count read
-    // inside this transaction cannot change under it.
-    let updated = sqlx::query!(
-        "UPDATE users SET
-             username = COALESCE(?1, username),
-             email = COALESCE(?2, email),
-             full_name = CASE WHEN ?3 THEN ?4 ELSE full_name END,
-             role = COALESCE(?5, role),
-             is_active = COALESCE(?6, is_active),
-             token_version = CASE WHEN ?6 = 0 THEN token_version + 1 ELSE token_version END,
-             updated_at = ?7
-         WHERE id = ?8",
-        changes.username,
-        changes.email,
-        set_full_name,
-        full_name,
-        role,
-        changes.is_active,
-        at,
-        id
-    )
-    .execute(&mut *conn)
-    .await?;
-    if updated.rows_affected() == 0 {
+    // One writer at a time, so the admin count read inside this
+    // transaction cannot change under it.
+    let updated = conn
+        .prepare_cached(
+            "UPDATE users SET
+                 username = COALESCE(?1, username),
+                 email = COALESCE(?2, email),
+                 full_name = CASE WHEN ?3 THEN ?4 ELSE full_name END,
+                 role = COALESCE(?5, role),
+                 is_active = COALESCE(?6, is_active),
+                 token_version = CASE WHEN ?6 = 0 THEN token_version + 1 ELSE token_version END,
+                 updated_at = ?7
+             WHERE id = ?8",
+        )?
+        .execute(params![
+            changes.username,
+            changes.email,
+            changes.full_name.is_some(),
+            changes.full_name.clone().flatten(),
+            changes.role.map(|r| r.as_str()),
+            changes.is_active,
+            time::to_text(now),
+            id,
+        ])?;
+    if updated == 0 {
         return Err(StoreError::NotFound);
     }
-    let admins = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "admins!: i64" FROM users WHERE role = 'admin' AND is_active = 1"#
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+    let admins: i64 = conn
+        .prepare_cached("SELECT count(*) FROM users WHERE role = 'admin' AND is_active = 1")?
+        .query_row([], |row| row.get(0))?;
     if admins == 0 {
         return Err(StoreError::Conflict {
             constraint: LAST_ADMIN.into(),
         });
     }
-    SqliteStore::user_after_write(conn, &id).await
+    user_after_write(conn, &id)
 }

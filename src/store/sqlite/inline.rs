@@ -1,0 +1,154 @@
+//! Reads that run on the caller's own thread, through rusqlite.
+//!
+//! sqlx gives every SQLite connection a worker thread and carries each
+//! statement, and each row, across a channel to it and back. For the reads
+//! on every request's path (the identity check, a page of items), those
+//! thread hand-offs cost more than SQLite's own work: an indexed lookup
+//! takes microseconds, a wake-up of another thread tens of them on a busy
+//! machine. So those reads run here, synchronously, on read-only
+//! connections kept in a small idle list. Only statements whose cost an
+//! index bounds run on the async worker ([`InlineReads::now`]); anything
+//! that may scan goes to the blocking pool ([`InlineReads::blocking`]).
+//!
+//! The SQL here is not checked at compile time as the sqlx macros are:
+//! every statement runs in the black-box tests on each request, and a
+//! mistyped column fails them at once.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::store::error::sqlite_constraint_name;
+use crate::store::{StoreError, StoreResult};
+
+/// Prepared statements each connection keeps; the hot reads are a handful.
+const STATEMENT_CACHE: usize = 32;
+
+/// WAL frames (pages) after which the writer's commit checkpoints: about
+/// 40 MB of WAL at 4 KiB pages.
+const WAL_AUTOCHECKPOINT: i64 = 10_000;
+
+/// Read-only connections to one SQLite file, opened on demand and kept
+/// while idle, up to `keep`.
+pub(super) struct InlineReads {
+    path: PathBuf,
+    busy_timeout: Duration,
+    keep: usize,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl InlineReads {
+    /// Reads of the database at `path`, keeping up to `keep` idle connections.
+    pub(super) fn new(path: &Path, busy_timeout: Duration, keep: usize) -> Arc<Self> {
+        Arc::new(Self {
+            path: path.to_owned(),
+            busy_timeout,
+            keep,
+            idle: Mutex::new(Vec::with_capacity(keep)),
+        })
+    }
+
+    /// Runs `read` on this thread. Only for statements an index bounds:
+    /// the async worker is blocked while it runs.
+    pub(super) fn now<T, E>(&self, read: impl FnOnce(&Connection) -> Result<T, E>) -> StoreResult<T>
+    where
+        StoreError: From<E>,
+    {
+        let conn = self.checkout()?;
+        let result = read(&conn);
+        self.checkin(conn);
+        Ok(result?)
+    }
+
+    /// Runs `read` on tokio's blocking pool, for statements that may scan.
+    pub(super) async fn blocking<T: Send + 'static, E: 'static>(
+        self: &Arc<Self>,
+        read: impl FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    ) -> StoreResult<T>
+    where
+        StoreError: From<E>,
+    {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.now(read))
+            .await
+            .map_err(|e| StoreError::Other(format!("read task failed: {e}")))?
+    }
+
+    fn checkout(&self) -> StoreResult<Connection> {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => self.open(),
+        }
+    }
+
+    fn checkin(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < self.keep {
+            idle.push(conn);
+        }
+    }
+
+    /// Opens the connection that runs write transactions, with the
+    /// settings the sqlx writer has (WAL itself is a property of the file).
+    pub(super) fn open_writer(&self) -> StoreResult<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(self.busy_timeout)?;
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = FILE;",
+        )?;
+        // A checkpoint runs inside the commit that crosses the threshold,
+        // holding the write lock while it copies pages and syncs the file.
+        // A tool call rewrites the same dozen or so pages (table and index
+        // leaves, the FTS segment list, the audit chain's tail), so a larger
+        // threshold copies each hot page once for many more commits: SQLite's
+        // default of 1,000 frames is about 60 tool calls.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(conn)
+    }
+
+    fn open(&self) -> StoreResult<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(self.busy_timeout)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(conn)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        use rusqlite::ffi::{SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
+        match &err {
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+            rusqlite::Error::SqliteFailure(failure, message)
+                if matches!(
+                    failure.extended_code,
+                    SQLITE_CONSTRAINT_UNIQUE | SQLITE_CONSTRAINT_PRIMARYKEY
+                ) =>
+            {
+                StoreError::Conflict {
+                    constraint: sqlite_constraint_name(message.as_deref().unwrap_or_default()),
+                }
+            }
+            _ => match err.sqlite_error_code() {
+                Some(
+                    ErrorCode::DatabaseBusy
+                    | ErrorCode::DatabaseLocked
+                    | ErrorCode::CannotOpen
+                    | ErrorCode::SystemIoFailure,
+                ) => StoreError::Unavailable(err.to_string()),
+                _ => StoreError::Other(err.to_string()),
+            },
+        }
+    }
+}

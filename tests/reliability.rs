@@ -544,7 +544,10 @@ async fn a_write_waits_for_another_process_holding_the_sqlite_lock() {
     let server = TestServer::start(&db).await;
     let token = server.token("ai_agent", "ai123").await;
     let mut other = SqliteConnection::connect(&db.url).await.unwrap();
-    sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
 
     let call = server
         .authed(Method::POST, "/api/v1/mcp/execute", &token)

@@ -1,8 +1,8 @@
 //! The `api_keys` table on SQLite.
 
 use async_trait::async_trait;
-use rusqlite::OptionalExtension;
 use chrono::{DateTime, Duration, Utc};
+use rusqlite::OptionalExtension;
 use uuid::Uuid;
 
 use super::users::UserRow;

@@ -170,10 +170,8 @@ fn page_query(filter: &ItemFilter, prefix: &str) -> Sql {
     // Limit and offset are written into the text, not bound: SQLite's
     // planner reads a bound LIMIT, which marks the statement to be parsed
     // again on every execution with new bindings. They are integers.
-    page.push(order_by(filter.sort, fts)).push(&format!(
-        " LIMIT {} OFFSET {}",
-        filter.limit, filter.offset
-    ));
+    page.push(order_by(filter.sort, fts))
+        .push(&format!(" LIMIT {} OFFSET {}", filter.limit, filter.offset));
     page
 }
 
@@ -220,7 +218,9 @@ fn index_bounded(filter: &ItemFilter) -> bool {
 type CountedRows = Vec<(ItemRow, i64, i64)>;
 
 fn read_page(conn: &Connection, page: &Sql) -> rusqlite::Result<CountedRows> {
-    page.rows(conn, |row| Ok((ItemRow::read(row)?, row.get(9)?, row.get(10)?)))
+    page.rows(conn, |row| {
+        Ok((ItemRow::read(row)?, row.get(9)?, row.get(10)?))
+    })
 }
 
 /// One item by id.

@@ -1,8 +1,8 @@
 //! The `refresh_tokens` and `revoked_tokens` tables on SQLite.
 
 use async_trait::async_trait;
-use rusqlite::OptionalExtension;
 use chrono::{DateTime, Utc};
+use rusqlite::OptionalExtension;
 use uuid::Uuid;
 
 use super::SqliteStore;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::OptionalExtension;
 use uuid::Uuid;
 
-use super::users::UserRow;
+use super::users::{USER_COLUMNS, UserRow};
 use super::{SqliteStore, parse_time, parse_uuid};
 use crate::domain::{ApiKey, User, time};
 use crate::store::{ApiKeyStore, StoreError, StoreResult};
@@ -40,58 +40,23 @@ impl TryFrom<KeyRow> for ApiKey {
     }
 }
 
-/// A key and its owner from one joined query.
-struct KeyPrincipalRow {
-    key_id: String,
-    key_name: String,
-    key_prefix: String,
-    key_hash: String,
-    key_created_at: String,
-    key_last_used_at: Option<String>,
-    key_expires_at: Option<String>,
-    key_revoked_at: Option<String>,
-    id: String,
-    username: String,
-    email: String,
-    full_name: Option<String>,
-    role: String,
-    password_hash: String,
-    is_active: bool,
-    token_version: i64,
-    created_at: String,
-    updated_at: String,
-    last_login_at: Option<String>,
-}
-
-impl TryFrom<KeyPrincipalRow> for (User, ApiKey) {
-    type Error = StoreError;
-
-    fn try_from(row: KeyPrincipalRow) -> Result<Self, Self::Error> {
+impl KeyRow {
+    /// Reads the key columns of the `principal_by_api_key` row; the owner's
+    /// columns follow them.
+    fn read_with_owner(row: &rusqlite::Row) -> rusqlite::Result<(Self, UserRow)> {
+        let user = UserRow::read(row, 8)?;
         let key = KeyRow {
-            id: row.key_id,
-            user_id: row.id.clone(),
-            name: row.key_name,
-            prefix: row.key_prefix,
-            key_hash: row.key_hash,
-            created_at: row.key_created_at,
-            last_used_at: row.key_last_used_at,
-            expires_at: row.key_expires_at,
-            revoked_at: row.key_revoked_at,
+            id: row.get(0)?,
+            user_id: user.id.clone(),
+            name: row.get(1)?,
+            prefix: row.get(2)?,
+            key_hash: row.get(3)?,
+            created_at: row.get(4)?,
+            last_used_at: row.get(5)?,
+            expires_at: row.get(6)?,
+            revoked_at: row.get(7)?,
         };
-        let user = UserRow {
-            id: row.id,
-            username: row.username,
-            email: row.email,
-            full_name: row.full_name,
-            role: row.role,
-            password_hash: row.password_hash,
-            is_active: row.is_active,
-            token_version: row.token_version,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            last_login_at: row.last_login_at,
-        };
-        Ok((user.try_into()?, key.try_into()?))
+        Ok((key, user))
     }
 }
 
@@ -167,43 +132,20 @@ impl ApiKeyStore for SqliteStore {
     }
 
     async fn principal_by_api_key(&self, key_hash: &str) -> StoreResult<Option<(User, ApiKey)>> {
-        self.inline
-            .now(|conn| {
-                conn.prepare_cached(
-                    "SELECT k.id, k.name, k.prefix, k.key_hash, k.created_at, k.last_used_at,
-                            k.expires_at, k.revoked_at,
-                            u.id, u.username, u.email, u.full_name, u.role, u.password_hash,
-                            u.is_active, u.token_version, u.created_at, u.updated_at, u.last_login_at
-                     FROM api_keys k JOIN users u ON u.id = k.user_id
-                     WHERE k.key_hash = ?1",
-                )?
-                .query_row([key_hash], |row| {
-                    Ok(KeyPrincipalRow {
-                        key_id: row.get(0)?,
-                        key_name: row.get(1)?,
-                        key_prefix: row.get(2)?,
-                        key_hash: row.get(3)?,
-                        key_created_at: row.get(4)?,
-                        key_last_used_at: row.get(5)?,
-                        key_expires_at: row.get(6)?,
-                        key_revoked_at: row.get(7)?,
-                        id: row.get(8)?,
-                        username: row.get(9)?,
-                        email: row.get(10)?,
-                        full_name: row.get(11)?,
-                        role: row.get(12)?,
-                        password_hash: row.get(13)?,
-                        is_active: row.get(14)?,
-                        token_version: row.get(15)?,
-                        created_at: row.get(16)?,
-                        updated_at: row.get(17)?,
-                        last_login_at: row.get(18)?,
-                    })
-                })
-                .optional()
-            })?
-            .map(<(User, ApiKey)>::try_from)
-            .transpose()
+        let Some((key, user)) = self.inline.now(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT k.id, k.name, k.prefix, k.key_hash, k.created_at, k.last_used_at,
+                        k.expires_at, k.revoked_at, {USER_COLUMNS}
+                 FROM api_keys k JOIN users ON users.id = k.user_id
+                 WHERE k.key_hash = ?1"
+            ))?
+            .query_row([key_hash], KeyRow::read_with_owner)
+            .optional()
+        })?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((user.try_into()?, key.try_into()?)))
     }
 
     async fn touch_api_key(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {

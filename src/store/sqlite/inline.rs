@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
+use tokio::sync::Semaphore;
 
 use crate::store::error::sqlite_constraint_name;
 use crate::store::{StoreError, StoreResult};
@@ -30,23 +31,25 @@ const STATEMENT_CACHE: usize = 32;
 /// 40 MB of WAL at 4 KiB pages.
 const WAL_AUTOCHECKPOINT: i64 = 10_000;
 
-/// Read-only connections to one SQLite file, opened on demand and kept
-/// while idle, up to `keep`.
+/// Read-only connections to one SQLite file, opened on demand and kept.
+/// At most `blocking` reads run on the blocking pool at once; with the
+/// runtime's worker threads that bounds how many connections ever open.
 pub(super) struct InlineReads {
     path: PathBuf,
     busy_timeout: Duration,
-    keep: usize,
+    blocking: Semaphore,
     idle: Mutex<Vec<Connection>>,
 }
 
 impl InlineReads {
-    /// Reads of the database at `path`, keeping up to `keep` idle connections.
-    pub(super) fn new(path: &Path, busy_timeout: Duration, keep: usize) -> Arc<Self> {
+    /// Reads of the database at `path`, at most `blocking` of them on the
+    /// blocking pool at once.
+    pub(super) fn new(path: &Path, busy_timeout: Duration, blocking: usize) -> Arc<Self> {
         Arc::new(Self {
             path: path.to_owned(),
             busy_timeout,
-            keep,
-            idle: Mutex::new(Vec::with_capacity(keep)),
+            blocking: Semaphore::new(blocking),
+            idle: Mutex::new(Vec::new()),
         })
     }
 
@@ -58,11 +61,15 @@ impl InlineReads {
     {
         let conn = self.checkout()?;
         let result = read(&conn);
-        self.checkin(conn);
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(conn);
         Ok(result?)
     }
 
-    /// Runs `read` on tokio's blocking pool, for statements that may scan.
+    /// Runs `read` on tokio's blocking pool, for statements that may scan;
+    /// waits for a turn when `blocking` reads already run.
     pub(super) async fn blocking<T: Send + 'static, E: 'static>(
         self: &Arc<Self>,
         read: impl FnOnce(&Connection) -> Result<T, E> + Send + 'static,
@@ -70,6 +77,11 @@ impl InlineReads {
     where
         StoreError: From<E>,
     {
+        let _turn = self
+            .blocking
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Other(format!("read pool closed: {e}")))?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.now(read))
             .await
@@ -81,13 +93,6 @@ impl InlineReads {
         match idle {
             Some(conn) => Ok(conn),
             None => self.open(),
-        }
-    }
-
-    fn checkin(&self, conn: Connection) {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < self.keep {
-            idle.push(conn);
         }
     }
 

@@ -6,24 +6,9 @@ use rusqlite::OptionalExtension;
 use uuid::Uuid;
 
 use super::SqliteStore;
-use super::users::UserRow;
+use super::users::{USER_COLUMNS, UserRow};
 use crate::domain::time;
 use crate::store::{AccessCheck, RefreshRecord, Revocation, Rotation, StoreResult, TokenStore};
-
-struct AccessRow {
-    id: String,
-    username: String,
-    email: String,
-    full_name: Option<String>,
-    role: String,
-    password_hash: String,
-    is_active: bool,
-    token_version: i64,
-    created_at: String,
-    updated_at: String,
-    last_login_at: Option<String>,
-    revoked: bool,
-}
 
 /// Blacklists `r` inside `conn`'s transaction (idempotent).
 async fn insert_revocation(
@@ -61,49 +46,23 @@ impl TokenStore for SqliteStore {
         let jti = jti.hyphenated().to_string();
         let family = family.hyphenated().to_string();
         let row = self.inline.now(|conn| {
-            conn.prepare_cached(
-                "SELECT id, username, email, full_name, role, password_hash, is_active,
-                        token_version, created_at, updated_at, last_login_at,
+            conn.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS},
                         EXISTS (SELECT 1 FROM revoked_tokens WHERE jti IN (?2, ?3))
-                 FROM users WHERE id = ?1",
-            )?
+                 FROM users WHERE id = ?1"
+            ))?
             .query_row([&user_id, &jti, &family], |row| {
-                Ok(AccessRow {
-                    id: row.get(0)?,
-                    username: row.get(1)?,
-                    email: row.get(2)?,
-                    full_name: row.get(3)?,
-                    role: row.get(4)?,
-                    password_hash: row.get(5)?,
-                    is_active: row.get(6)?,
-                    token_version: row.get(7)?,
-                    created_at: row.get(8)?,
-                    updated_at: row.get(9)?,
-                    last_login_at: row.get(10)?,
-                    revoked: row.get(11)?,
-                })
+                Ok((UserRow::read(row, 0)?, row.get::<_, bool>(11)?))
             })
             .optional()
         })?;
-        let Some(row) = row else {
+        let Some((user, revoked)) = row else {
             return Ok(None);
         };
-        let revoked = row.revoked;
-        let user = UserRow {
-            id: row.id,
-            username: row.username,
-            email: row.email,
-            full_name: row.full_name,
-            role: row.role,
-            password_hash: row.password_hash,
-            is_active: row.is_active,
-            token_version: row.token_version,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            last_login_at: row.last_login_at,
-        }
-        .try_into()?;
-        Ok(Some(AccessCheck { user, revoked }))
+        Ok(Some(AccessCheck {
+            user: user.try_into()?,
+            revoked,
+        }))
     }
 
     async fn insert_refresh_token(&self, record: &RefreshRecord) -> StoreResult<()> {

@@ -24,6 +24,30 @@ pub(super) struct UserRow {
     pub last_login_at: Option<String>,
 }
 
+/// The `users` columns that [`UserRow::read`] expects, in order.
+pub(super) const USER_COLUMNS: &str = "users.id, users.username, users.email, users.full_name, \
+     users.role, users.password_hash, users.is_active, users.token_version, users.created_at, \
+     users.updated_at, users.last_login_at";
+
+impl UserRow {
+    /// Reads the [`USER_COLUMNS`] of a rusqlite row, starting at column `at`.
+    pub(super) fn read(row: &rusqlite::Row, at: usize) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(at)?,
+            username: row.get(at + 1)?,
+            email: row.get(at + 2)?,
+            full_name: row.get(at + 3)?,
+            role: row.get(at + 4)?,
+            password_hash: row.get(at + 5)?,
+            is_active: row.get(at + 6)?,
+            token_version: row.get(at + 7)?,
+            created_at: row.get(at + 8)?,
+            updated_at: row.get(at + 9)?,
+            last_login_at: row.get(at + 10)?,
+        })
+    }
+}
+
 impl TryFrom<UserRow> for User {
     type Error = StoreError;
 
@@ -49,27 +73,9 @@ impl TryFrom<UserRow> for User {
 
 /// Reads a user inside a write transaction, so a write just made is visible.
 fn user_after_write(conn: &Connection, id: &str) -> StoreResult<User> {
-    conn.prepare_cached(
-        "SELECT id, username, email, full_name, role, password_hash, is_active, token_version,
-                created_at, updated_at, last_login_at
-         FROM users WHERE id = ?1",
-    )?
-    .query_row([id], |row| {
-        Ok(UserRow {
-            id: row.get(0)?,
-            username: row.get(1)?,
-            email: row.get(2)?,
-            full_name: row.get(3)?,
-            role: row.get(4)?,
-            password_hash: row.get(5)?,
-            is_active: row.get(6)?,
-            token_version: row.get(7)?,
-            created_at: row.get(8)?,
-            updated_at: row.get(9)?,
-            last_login_at: row.get(10)?,
-        })
-    })?
-    .try_into()
+    conn.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))?
+        .query_row([id], |row| UserRow::read(row, 0))?
+        .try_into()
 }
 
 #[async_trait]

@@ -29,10 +29,11 @@ impl Passwords {
         Self::with_threads(cores.saturating_sub(1).max(1))
     }
 
-    /// A pool of `threads` hashing threads. They run at a lower scheduling
-    /// priority (nice 10), so while they hash, the threads serving other
-    /// requests still get the CPU when they need it: a login storm slows
-    /// logins, not health checks. The threads end with the last handle.
+    /// A pool of `threads` hashing threads. They run at the lowest
+    /// scheduling priority (`SCHED_IDLE`), so while they hash, the threads
+    /// serving other requests still get the CPU when they need it: a login
+    /// storm slows logins, not health checks. The threads end with the last
+    /// handle.
     pub fn with_threads(threads: usize) -> Self {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
@@ -102,11 +103,17 @@ impl Passwords {
     }
 }
 
-/// Nice 10 for the calling thread (on Linux the nice value is per thread).
-/// Failing to lower it only costs latency elsewhere, so it is not an error.
+/// Puts the calling thread in Linux's `SCHED_IDLE` class (the policy is
+/// per thread). A thread of any other class that wakes up preempts it at
+/// once, where a nice value only shrinks its share: a request thread waking
+/// on a core that is hashing runs now, not after the hash's time slice. It
+/// still gets a small share of a busy machine, so logins slow down under
+/// load but do not stop. Failing only costs latency elsewhere, so it is not
+/// an error.
 fn lower_this_threads_priority() {
-    // SAFETY: setpriority takes plain integers and touches no memory of ours.
-    let failed = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) } != 0;
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` outlives the call; pid 0 names the calling thread.
+    let failed = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } != 0;
     if failed {
         tracing::debug!("cannot lower the priority of a password hashing thread");
     }

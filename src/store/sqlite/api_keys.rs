@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::OptionalExtension;
 use uuid::Uuid;
 
-use super::users::{USER_COLUMNS, UserRow};
+use super::users::{UserRow, user_columns};
 use super::{SqliteStore, parse_time, parse_uuid};
 use crate::domain::{ApiKey, User, time};
 use crate::store::{ApiKeyStore, StoreError, StoreResult};
@@ -133,10 +133,11 @@ impl ApiKeyStore for SqliteStore {
 
     async fn principal_by_api_key(&self, key_hash: &str) -> StoreResult<Option<(User, ApiKey)>> {
         let Some((key, user)) = self.inline.now(|conn| {
-            conn.prepare_cached(&format!(
+            conn.prepare_cached(concat!(
                 "SELECT k.id, k.name, k.prefix, k.key_hash, k.created_at, k.last_used_at,
-                        k.expires_at, k.revoked_at, {USER_COLUMNS}
-                 FROM api_keys k JOIN users ON users.id = k.user_id
+                        k.expires_at, k.revoked_at, ",
+                user_columns!(),
+                " FROM api_keys k JOIN users ON users.id = k.user_id
                  WHERE k.key_hash = ?1"
             ))?
             .query_row([key_hash], KeyRow::read_with_owner)

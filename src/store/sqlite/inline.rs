@@ -27,10 +27,6 @@ use crate::store::{StoreError, StoreResult};
 /// Prepared statements each connection keeps; the hot reads are a handful.
 const STATEMENT_CACHE: usize = 32;
 
-/// WAL frames (pages) after which the writer's commit checkpoints: about
-/// 40 MB of WAL at 4 KiB pages.
-const WAL_AUTOCHECKPOINT: i64 = 10_000;
-
 /// Read-only connections to one SQLite file, opened on demand and kept.
 /// At most `blocking` reads run on the blocking pool at once; with the
 /// runtime's worker threads that bounds how many connections ever open.
@@ -96,37 +92,26 @@ impl InlineReads {
         }
     }
 
-    /// Opens the connection that runs write transactions, with the
-    /// settings the sqlx writer has (WAL itself is a property of the file).
-    pub(super) fn open_writer(&self) -> StoreResult<Connection> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(self.busy_timeout)?;
-        conn.execute_batch(
-            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = FILE;",
-        )?;
-        // A checkpoint runs inside the commit that crosses the threshold,
-        // holding the write lock while it copies pages and syncs the file.
-        // A tool call rewrites the same dozen or so pages (table and index
-        // leaves, the FTS segment list, the audit chain's tail), so a larger
-        // threshold copies each hot page once for many more commits: SQLite's
-        // default of 1,000 frames is about 60 tool calls.
-        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        Ok(conn)
-    }
-
     fn open(&self) -> StoreResult<Connection> {
-        let conn = Connection::open_with_flags(
+        Ok(open_connection(
             &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(self.busy_timeout)?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        Ok(conn)
+            OpenFlags::SQLITE_OPEN_READ_ONLY,
+            self.busy_timeout,
+        )?)
     }
+}
+
+/// A rusqlite connection to `path`, used by one thread at a time, with a
+/// statement cache for the handful of hot statements.
+pub(super) fn open_connection(
+    path: &Path,
+    flags: OpenFlags,
+    busy_timeout: Duration,
+) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(busy_timeout)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
 }
 
 impl From<rusqlite::Error> for StoreError {

@@ -26,7 +26,7 @@ struct ItemRow {
 }
 
 impl ItemRow {
-    /// Reads the [`COLUMNS`] at the start of a rusqlite row.
+    /// Reads the [`columns`] at the start of a rusqlite row.
     fn read(row: &rusqlite::Row) -> rusqlite::Result<Self> {
         Ok(Self {
             id: row.get(0)?,
@@ -60,10 +60,15 @@ impl TryFrom<ItemRow> for Item {
     }
 }
 
-const COLUMNS: &str = "items.id, items.name, items.description, items.price_cents, items.tax_cents, \
-     items.category, items.owner_id, items.created_at, items.updated_at";
+/// The `items` columns that [`ItemRow::read`] expects, in order.
+macro_rules! columns {
+    () => {
+        "items.id, items.name, items.description, items.price_cents, items.tax_cents, \
+         items.category, items.owner_id, items.created_at, items.updated_at"
+    };
+}
 
-/// The catalogue's size and version, as the two columns after [`COLUMNS`].
+/// The catalogue's size and version, as the two columns after [`columns`].
 const STATS: &str = ", (SELECT n FROM item_stats WHERE id = 1) AS total, \
      (SELECT version FROM item_stats WHERE id = 1) AS version";
 
@@ -95,6 +100,16 @@ impl Sql {
         self.values.push(value.into());
         self.text.push('?');
         self
+    }
+
+    /// Runs the statement for its one row, read with `read`.
+    fn row<T>(
+        &self,
+        conn: &Connection,
+        read: impl FnOnce(&rusqlite::Row) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        conn.prepare_cached(&self.text)?
+            .query_row(params_from_iter(&self.values), read)
     }
 
     /// Runs the statement, reading each row with `read`.
@@ -165,7 +180,7 @@ fn escape_like(text: &str) -> String {
 /// Each row carries the catalogue's size and version (`item_stats`, read
 /// once per statement), so the total comes in the same round trip.
 fn page_query(filter: &ItemFilter, prefix: &str) -> Sql {
-    let mut page = Sql::new(format!("{prefix}SELECT {COLUMNS}{STATS}"));
+    let mut page = Sql::new(format!("{prefix}SELECT {}{STATS}", columns!()));
     let fts = push_from(&mut page, filter);
     // Limit and offset are written into the text, not bound: SQLite's
     // planner reads a bound LIMIT, which marks the statement to be parsed
@@ -225,9 +240,13 @@ fn read_page(conn: &Connection, page: &Sql) -> rusqlite::Result<CountedRows> {
 
 /// One item by id.
 fn read_item(conn: &Connection, id: i64) -> rusqlite::Result<Option<ItemRow>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM items WHERE items.id = ?1"))?
-        .query_row([id], ItemRow::read)
-        .optional()
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM items WHERE items.id = ?1"
+    ))?
+    .query_row([id], ItemRow::read)
+    .optional()
 }
 
 /// The catalogue's size and version.
@@ -273,6 +292,7 @@ impl ItemStore for SqliteStore {
         tx.commit().await?;
         Ok(inserted)
     }
+
     async fn item(&self, id: i64) -> StoreResult<Option<Item>> {
         self.inline
             .now(|conn| read_item(conn, id))?
@@ -296,13 +316,8 @@ impl ItemStore for SqliteStore {
         let count = count_query(filter);
         let count = self
             .inline
-            .blocking(move |conn| count.rows(conn, |row| row.get::<_, i64>(0)));
-        let total = self
-            .counts
-            .total(filter, size, version, async {
-                Ok(count.await?.first().copied().unwrap_or(0))
-            })
-            .await?;
+            .blocking(move |conn| count.row(conn, |row| row.get(0)));
+        let total = self.counts.total(filter, size, version, count).await?;
         let items = rows
             .into_iter()
             .map(|(row, _, _)| Item::try_from(row))

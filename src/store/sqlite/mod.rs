@@ -32,6 +32,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use self::inline::InlineReads;
+use self::tx::Writer;
 use super::migrate::{self, SqliteMigrator};
 use super::{
     Backend, ChainHead, CountCache, MigrationStatus, PoolSettings, Store, StoreError, StoreResult,
@@ -57,8 +58,7 @@ pub struct SqliteStore {
     write: SqlitePool,
     inline: Arc<InlineReads>,
     /// The connection write transactions run on; see [`tx`].
-    writer: Arc<tokio::sync::Mutex<rusqlite::Connection>>,
-    busy_timeout: Duration,
+    writer: Writer,
     chain_head: Arc<ChainHead>,
     counts: CountCache,
 }
@@ -107,13 +107,12 @@ impl SqliteStore {
             busy_timeout,
             pool.max_connections as usize,
         );
-        let writer = Arc::new(tokio::sync::Mutex::new(inline.open_writer()?));
+        let writer = Writer::open(options.get_filename(), busy_timeout)?;
         Ok(Self {
             read,
             write,
             inline,
             writer,
-            busy_timeout,
             chain_head: Arc::default(),
             counts: CountCache::default(),
         })
@@ -130,13 +129,7 @@ impl SqliteStore {
     /// A write transaction whose statements run on the caller's thread.
     async fn begin_tx(&self) -> StoreResult<tx::SqliteTx> {
         let turn = self.write.acquire().await?;
-        tx::SqliteTx::begin(
-            turn,
-            self.writer.clone(),
-            self.busy_timeout,
-            self.chain_head.clone(),
-        )
-        .await
+        self.writer.begin(turn, self.chain_head.clone()).await
     }
 }
 

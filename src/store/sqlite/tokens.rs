@@ -6,7 +6,7 @@ use rusqlite::OptionalExtension;
 use uuid::Uuid;
 
 use super::SqliteStore;
-use super::users::{USER_COLUMNS, UserRow};
+use super::users::{UserRow, user_columns};
 use crate::domain::time;
 use crate::store::{AccessCheck, RefreshRecord, Revocation, Rotation, StoreResult, TokenStore};
 
@@ -46,9 +46,10 @@ impl TokenStore for SqliteStore {
         let jti = jti.hyphenated().to_string();
         let family = family.hyphenated().to_string();
         let row = self.inline.now(|conn| {
-            conn.prepare_cached(&format!(
-                "SELECT {USER_COLUMNS},
-                        EXISTS (SELECT 1 FROM revoked_tokens WHERE jti IN (?2, ?3))
+            conn.prepare_cached(concat!(
+                "SELECT ",
+                user_columns!(),
+                ", EXISTS (SELECT 1 FROM revoked_tokens WHERE jti IN (?2, ?3))
                  FROM users WHERE id = ?1"
             ))?
             .query_row([&user_id, &jti, &family], |row| {

@@ -7,20 +7,86 @@
 //! connection worker per statement (see [`super::inline`]): the lock is
 //! held for the transaction's own work, not for thread wake-ups.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 use sqlx::Sqlite;
 use sqlx::pool::PoolConnection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
+use super::inline::open_connection;
 use super::{audit, items, rate_limits, sessions, users};
 use crate::domain::{AuditEntry, Item, ItemChanges, NewItem, Session, User};
 use crate::store::{ChainHead, NewUser, StoreError, StoreResult, StoreTx, UserChanges};
+
+/// WAL frames (pages) after which the writer's commit checkpoints: about
+/// 40 MB of WAL at 4 KiB pages.
+const WAL_AUTOCHECKPOINT: i64 = 10_000;
+
+/// The rusqlite connection write transactions run on.
+pub(super) struct Writer {
+    conn: Arc<Mutex<Connection>>,
+    busy_timeout: Duration,
+}
+
+impl Writer {
+    /// Opens the writer with the settings the sqlx writer has (WAL itself
+    /// is a property of the file).
+    pub(super) fn open(path: &Path, busy_timeout: Duration) -> StoreResult<Self> {
+        let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE, busy_timeout)?;
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = FILE;",
+        )?;
+        // A checkpoint runs inside the commit that crosses the threshold,
+        // holding the write lock while it copies pages and syncs the file.
+        // A tool call rewrites the same dozen or so pages (table and index
+        // leaves, the FTS segment list, the audit chain's tail), so a larger
+        // threshold copies each hot page once for many more commits: SQLite's
+        // default of 1,000 frames is about 60 tool calls.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            busy_timeout,
+        })
+    }
+
+    /// Begins with `BEGIN IMMEDIATE` once `turn` is held. Another process
+    /// (the CLI, say) may hold SQLite's lock: then the wait for it happens
+    /// on the blocking pool, not on this async worker.
+    pub(super) async fn begin(
+        &self,
+        turn: PoolConnection<Sqlite>,
+        head: Arc<ChainHead>,
+    ) -> StoreResult<SqliteTx> {
+        let conn = self.conn.clone().lock_owned().await;
+        conn.busy_timeout(Duration::ZERO)?;
+        let started = conn.execute_batch("BEGIN IMMEDIATE");
+        conn.busy_timeout(self.busy_timeout)?;
+        let conn = match started {
+            Ok(()) => conn,
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                tokio::task::spawn_blocking(move || {
+                    conn.execute_batch("BEGIN IMMEDIATE").map(|()| conn)
+                })
+                .await
+                .map_err(|e| StoreError::Other(format!("begin task failed: {e}")))??
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(SqliteTx {
+            conn,
+            _turn: turn,
+            open: true,
+            head,
+            appended: None,
+        })
+    }
+}
 
 /// An open transaction; rolls back when dropped uncommitted.
 pub struct SqliteTx {
@@ -36,39 +102,6 @@ pub struct SqliteTx {
 }
 
 impl SqliteTx {
-    /// Begins with `BEGIN IMMEDIATE` once `turn` is held. Another process
-    /// (the CLI, say) may hold SQLite's lock: then the wait for it happens
-    /// on the blocking pool, not on this async worker.
-    pub(super) async fn begin(
-        turn: PoolConnection<Sqlite>,
-        writer: Arc<Mutex<Connection>>,
-        busy_timeout: Duration,
-        head: Arc<ChainHead>,
-    ) -> StoreResult<Self> {
-        let conn = writer.lock_owned().await;
-        conn.busy_timeout(Duration::ZERO)?;
-        let started = conn.execute_batch("BEGIN IMMEDIATE");
-        conn.busy_timeout(busy_timeout)?;
-        let conn = match started {
-            Ok(()) => conn,
-            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
-                tokio::task::spawn_blocking(move || {
-                    conn.execute_batch("BEGIN IMMEDIATE").map(|()| conn)
-                })
-                .await
-                .map_err(|e| StoreError::Other(format!("begin task failed: {e}")))??
-            }
-            Err(e) => return Err(e.into()),
-        };
-        Ok(Self {
-            conn,
-            _turn: turn,
-            open: true,
-            head,
-            appended: None,
-        })
-    }
-
     /// The connection, inside the transaction.
     pub(super) fn conn(&self) -> &Connection {
         &self.conn

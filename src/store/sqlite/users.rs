@@ -24,13 +24,19 @@ pub(super) struct UserRow {
     pub last_login_at: Option<String>,
 }
 
-/// The `users` columns that [`UserRow::read`] expects, in order.
-pub(super) const USER_COLUMNS: &str = "users.id, users.username, users.email, users.full_name, \
-     users.role, users.password_hash, users.is_active, users.token_version, users.created_at, \
-     users.updated_at, users.last_login_at";
+/// The `users` columns that [`UserRow::read`] expects, in order: a macro,
+/// so statements are built with `concat!` once, not formatted per request.
+macro_rules! user_columns {
+    () => {
+        "users.id, users.username, users.email, users.full_name, users.role, \
+         users.password_hash, users.is_active, users.token_version, users.created_at, \
+         users.updated_at, users.last_login_at"
+    };
+}
+pub(super) use user_columns;
 
 impl UserRow {
-    /// Reads the [`USER_COLUMNS`] of a rusqlite row, starting at column `at`.
+    /// Reads the [`user_columns`] of a rusqlite row, starting at column `at`.
     pub(super) fn read(row: &rusqlite::Row, at: usize) -> rusqlite::Result<Self> {
         Ok(Self {
             id: row.get(at)?,
@@ -73,9 +79,13 @@ impl TryFrom<UserRow> for User {
 
 /// Reads a user inside a write transaction, so a write just made is visible.
 fn user_after_write(conn: &Connection, id: &str) -> StoreResult<User> {
-    conn.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))?
-        .query_row([id], |row| UserRow::read(row, 0))?
-        .try_into()
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE id = ?1"
+    ))?
+    .query_row([id], |row| UserRow::read(row, 0))?
+    .try_into()
 }
 
 #[async_trait]

@@ -112,12 +112,16 @@ pub fn remember_secret(secret: &str) {
         return;
     }
     let path = log_dir().join("secrets.txt");
+    // One write per line: test processes append concurrently, and
+    // `writeln!` issues the text and the newline as two writes, which can
+    // interleave into a joined line and an empty one.
+    let line = format!("{secret}\n");
     if let Ok(mut file) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
     {
-        let _ = writeln!(file, "{secret}");
+        let _ = file.write_all(line.as_bytes());
     }
 }
 

@@ -3,8 +3,10 @@
 //! low-priority threads so a login storm never starves other requests.
 
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use argon2::{Argon2, PasswordHasher as _, PasswordVerifier as _};
+use tokio::runtime::RuntimeMetrics;
 use tokio::sync::oneshot;
 
 use crate::error::ApiError;
@@ -31,14 +33,18 @@ impl Passwords {
 
     /// A pool of `threads` hashing threads. They run at the lowest
     /// scheduling priority (`SCHED_IDLE`), so while they hash, the threads
-    /// serving other requests still get the CPU when they need it: a login
-    /// storm slows logins, not health checks. The threads end with the last
-    /// handle.
+    /// serving other requests still get the CPU when they need it, and
+    /// they yield to a busy runtime ([`LoadGovernor`]): a login storm slows
+    /// logins, not health checks. The threads end with the last handle.
     pub fn with_threads(threads: usize) -> Self {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
+        let metrics = tokio::runtime::Handle::try_current()
+            .ok()
+            .map(|runtime| runtime.metrics());
         for n in 0..threads {
             let queue = queue.clone();
+            let mut governor = LoadGovernor::new(metrics.clone());
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
                 .spawn(move || {
@@ -48,8 +54,10 @@ impl Passwords {
                             Ok(job) => job,
                             Err(_) => return,
                         };
+                        let started = this_threads_cpu_time();
                         // A panicking job answers as a failed task; the thread stays.
                         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                        governor.pause_after(this_threads_cpu_time().saturating_sub(started));
                     }
                 })
                 .expect("spawn a password hashing thread");
@@ -103,6 +111,97 @@ impl Passwords {
     }
 }
 
+/// The runtime's workers count as busy serving requests when they were
+/// busy at least this share of the time since a hashing thread last looked.
+const BUSY_WORKERS: f64 = 0.5;
+
+/// While the workers are busy, a hashing thread hashes at most one part in
+/// this many of the time: 5%, about three logins a second per thread.
+const HASHING_SHARE_UNDER_LOAD: u32 = 20;
+
+/// Keeps a hashing thread's share of the CPU small while the runtime's
+/// workers are busy with other requests.
+///
+/// `SCHED_IDLE` alone is not enough when requests saturate the cores: the
+/// hash then fills every short gap between them, and each wake-up that
+/// preempts it, or waits behind a request thread that was placed on the
+/// other core, adds to their tail latency. Measured on two cores, with any
+/// `SCHED_IDLE` load (argon2 or a plain loop), `/health`'s p99 rose to 2.5 to
+/// 4 times its idle p99; with that load limited to 5% of a core, to about
+/// 1.2 times. So a busy runtime gets the CPU, and logins still progress at
+/// a floor of [`HASHING_SHARE_UNDER_LOAD`]. With idle workers (a pure login
+/// storm) hashing runs flat out.
+struct LoadGovernor {
+    metrics: Option<RuntimeMetrics>,
+    /// When it last looked, and the workers' total busy time then.
+    last: (Instant, Duration),
+}
+
+impl LoadGovernor {
+    fn new(metrics: Option<RuntimeMetrics>) -> Self {
+        let busy = metrics.as_ref().map_or(Duration::ZERO, total_busy);
+        Self {
+            metrics,
+            last: (Instant::now(), busy),
+        }
+    }
+
+    /// Sleeps after a hash that took `spent` of CPU time if the workers
+    /// were busy. CPU time, not wall time: under load a hash waits for
+    /// gaps, and resting in proportion to that wait would starve logins.
+    fn pause_after(&mut self, spent: Duration) {
+        let pause = pause_for(spent, self.busy_share());
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
+    }
+
+    /// How busy the workers were since the last look, from 0 to 1.
+    fn busy_share(&mut self) -> f64 {
+        let Some(metrics) = &self.metrics else {
+            return 0.0;
+        };
+        let now = Instant::now();
+        let busy = total_busy(metrics);
+        let (then, was) = std::mem::replace(&mut self.last, (now, busy));
+        let capacity = now.duration_since(then).as_secs_f64() * metrics.num_workers() as f64;
+        if capacity <= 0.0 {
+            return 0.0;
+        }
+        busy.saturating_sub(was).as_secs_f64() / capacity
+    }
+}
+
+/// The sum of every worker's busy time.
+fn total_busy(metrics: &RuntimeMetrics) -> Duration {
+    (0..metrics.num_workers())
+        .map(|worker| metrics.worker_total_busy_duration(worker))
+        .sum()
+}
+
+/// How long to rest after a hash that took `spent`, with the workers busy
+/// `busy` of the time: none when they are not busy, else enough that
+/// hashing takes its share under load.
+fn pause_for(spent: Duration, busy: f64) -> Duration {
+    if busy < BUSY_WORKERS {
+        return Duration::ZERO;
+    }
+    spent * (HASHING_SHARE_UNDER_LOAD - 1)
+}
+
+/// The CPU time the calling thread has used.
+fn this_threads_cpu_time() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec for the call to fill.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
 /// Puts the calling thread in Linux's `SCHED_IDLE` class (the policy is
 /// per thread). A thread of any other class that wakes up preempts it at
 /// once, where a nice value only shrinks its share: a request thread waking
@@ -138,5 +237,44 @@ mod tests {
         assert!(!passwords.verify(None, "correct horse").await.unwrap());
         // The dummy hash is a well-formed hash, so unknown users cost a real verification.
         assert!(argon2::PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+
+    #[test]
+    fn hashing_rests_only_while_the_workers_are_busy() {
+        let hash = Duration::from_millis(15);
+        assert_eq!(pause_for(hash, 0.0), Duration::ZERO);
+        assert_eq!(pause_for(hash, BUSY_WORKERS - 0.01), Duration::ZERO);
+        let pause = pause_for(hash, 0.9);
+        let share = hash.as_secs_f64() / (hash + pause).as_secs_f64();
+        assert!(
+            (share - 0.05).abs() < 1e-9,
+            "hashing's share under load: {share}"
+        );
+    }
+
+    #[test]
+    fn a_threads_cpu_time_counts_work_not_sleep() {
+        let start = this_threads_cpu_time();
+        std::thread::sleep(Duration::from_millis(30));
+        let slept = this_threads_cpu_time() - start;
+        let until = Instant::now() + Duration::from_millis(30);
+        while Instant::now() < until {}
+        let worked = this_threads_cpu_time() - start - slept;
+        assert!(slept < Duration::from_millis(10), "{slept:?}");
+        assert!(worked > Duration::from_millis(10), "{worked:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_busy_runtime_is_seen_as_busy() {
+        let mut governor = LoadGovernor::new(Some(tokio::runtime::Handle::current().metrics()));
+        let spin = |until: Instant| tokio::spawn(async move { while Instant::now() < until {} });
+        let until = Instant::now() + Duration::from_millis(100);
+        let (a, b) = (spin(until), spin(until));
+        let _ = (a.await, b.await);
+        // A worker reports its busy time when it parks.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(governor.busy_share() > BUSY_WORKERS, "two spinning workers");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(governor.busy_share() < BUSY_WORKERS, "two idle workers");
     }
 }

@@ -127,8 +127,12 @@ async fn request_context<E: Endpoint>(
     REQUEST.scope(info, serve.instrument(span)).await
 }
 
-/// Refuses bodies over `limit` bytes with 413: at once when `Content-Length`
-/// says so, otherwise while reading a chunked body.
+/// The largest declared body that is read (and dropped) before its 413;
+/// anything larger is refused at once, connection closed.
+const DRAIN_AT_MOST: u64 = 16 * 1024 * 1024;
+
+/// Refuses bodies over `limit` bytes with 413: before the endpoint when
+/// `Content-Length` says so, otherwise while reading a chunked body.
 async fn limit_body<E: Endpoint>(ep: E, mut req: Request, limit: usize) -> poem::Result<Response> {
     let declared = req
         .headers()
@@ -151,7 +155,19 @@ async fn limit_body<E: Endpoint>(ep: E, mut req: Request, limit: usize) -> poem:
         );
     }
     match declared {
-        Some(len) if len > limit as u64 => return Err(ApiError::PayloadTooLarge { limit }.into()),
+        Some(len) if len > limit as u64 => {
+            // A reply sent while the client still uploads closes the
+            // connection under it, and it sees a reset instead of the 413:
+            // so what it sends is read and dropped first, within reason.
+            if len <= DRAIN_AT_MOST {
+                let _ = tokio::io::copy(
+                    &mut req.take_body().into_async_read(),
+                    &mut tokio::io::sink(),
+                )
+                .await;
+            }
+            return Err(ApiError::PayloadTooLarge { limit }.into());
+        }
         Some(_) => {}
         None if chunked => {
             let body = read_body(&mut req, limit).await?;

@@ -11,7 +11,7 @@ use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use common::{Backend, TestDb, TestServer};
 use serde_json::Value;
 
-const MIGRATIONS: [&str; 9] = [
+const MIGRATIONS: [&str; 10] = [
     "V1__accounts",
     "V2__seed_accounts",
     "V3__items",
@@ -21,6 +21,7 @@ const MIGRATIONS: [&str; 9] = [
     "V7__tool_rate_limits",
     "V8__item_stats",
     "V9__analysis_index",
+    "V10__substring_search_chunks",
 ];
 
 fn stdout(out: &std::process::Output) -> String {
@@ -89,6 +90,7 @@ async fn failed_migration_stops_at_the_last_good_version(backend: Backend) {
             "pending  V7__tool_rate_limits",
             "pending  V8__item_stats",
             "pending  V9__analysis_index",
+            "pending  V10__substring_search_chunks",
         ]
     );
 }

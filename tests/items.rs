@@ -334,8 +334,137 @@ async fn listing_totals_follow_every_change(backend: Backend) {
     assert_eq!(total(search).await, 0);
 }
 
+/// Search is a case-insensitive substring match of the name or the
+/// description, whatever the index does underneath: every query here is
+/// checked against that plain rule over a catalogue of awkward texts
+/// (repeats, overlaps, spaces, quotes, wildcards, accents, no description).
+async fn search_is_a_plain_substring_match(backend: Backend) {
+    let (_db, server) = started(backend).await;
+    let token = server.new_user("searcher").await;
+    let texts: [(&str, Option<&str>); 16] = [
+        ("Notebook", Some("A wireless notebook for travel")),
+        ("Note book", None),
+        ("notebooks, five", Some("NOTEBOOKNOTEBOOK")),
+        ("aaaaaaa", Some("aa aa aaa")),
+        ("abababab", Some("ba ab ba")),
+        ("snake_case_name", Some("100% cotton, 50_50 blend")),
+        ("say \"hi\" twice", Some("quotes \"\" and ''")),
+        ("École des Arts", Some("crème brûlée à la carte")),
+        ("ÉCOLE normale", Some("Straße 7")),
+        ("x", Some("y")),
+        ("Tab\there", Some("two  spaces")),
+        ("Keyboard", Some("A keyboard, ergonomic")),
+        ("keyb oard", Some("key board")),
+        ("underscore _ alone", Some("_u_s chunk-like text _s_u")),
+        ("end", Some("the end")),
+        ("Lamp", Some("lamp lamp lamp lamp")),
+    ];
+    let mut items = Vec::new();
+    for (name, description) in texts {
+        let item = server
+            .create_item(
+                &token,
+                json!({"name": name, "description": description, "price": 1}),
+            )
+            .await;
+        items.push((item["id"].as_i64().unwrap(), name, description));
+    }
+    let fold = |text: &str| text.to_lowercase();
+    let mut queries: Vec<String> = Vec::new();
+    for (_, name, description) in &items {
+        for text in [Some(*name), *description].into_iter().flatten() {
+            let chars: Vec<char> = text.chars().collect();
+            for len in 1..=chars.len().min(10) {
+                for start in (0..=chars.len() - len).step_by(3) {
+                    // The API trims the query, as it trims names.
+                    let piece: String = chars[start..start + len].iter().collect();
+                    let piece = piece.trim();
+                    if piece.is_empty() {
+                        continue;
+                    }
+                    queries.push(piece.to_owned());
+                    // On SQLite, queries under three characters are matched
+                    // with LIKE, which folds ASCII letters only.
+                    if piece.chars().count() >= 3 || piece.is_ascii() {
+                        queries.push(piece.to_uppercase());
+                    }
+                }
+            }
+        }
+        // Across the name's end and the description's start: never a match.
+        if let Some(description) = description {
+            let last = name.chars().last().unwrap();
+            let first = description.chars().next().unwrap();
+            queries.push(format!("{last}{first}"));
+        }
+    }
+    queries.extend(
+        [
+            "noteboo",
+            "otebook",
+            "notebok",
+            "note  book",
+            "oteb",
+            "abba",
+            "aab",
+            "_s",
+            "_u",
+            "_",
+            "%",
+            "\"",
+            "\"\"",
+            "brûlée à",
+            "BRÛLÉE",
+            "straße",
+            "keyboard",
+            "key board",
+            "eyboar",
+            "aaaaaaaa",
+            "ababababa",
+            "t\th",
+        ]
+        .map(String::from),
+    );
+    queries.sort();
+    queries.dedup();
+    for query in &queries {
+        let expected: Vec<i64> = items
+            .iter()
+            .rev()
+            .filter(|(_, name, description)| {
+                let query = fold(query);
+                fold(name).contains(&query) || description.is_some_and(|d| fold(d).contains(&query))
+            })
+            .map(|(id, _, _)| *id)
+            .collect();
+        let mut url = reqwest::Url::parse(&server.url("/api/v1/items")).unwrap();
+        url.query_pairs_mut()
+            .append_pair("q", query)
+            .append_pair("page_size", "100");
+        let resp = server
+            .http
+            .get(url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let (status, page) = status_and_json(resp).await;
+        assert_eq!(status, 200, "{query:?}: {page}");
+        let got: Vec<i64> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(got, expected, "items matching {query:?}");
+        assert_eq!(page["total"], json!(expected.len()), "total for {query:?}");
+    }
+    assert!(queries.len() > 500, "{} queries", queries.len());
+}
+
 on_both_backends!(
     listing_totals_follow_every_change,
+    search_is_a_plain_substring_match,
     items_crud_follows_ownership,
     invalid_items_list_every_bad_field,
     prices_are_exact,

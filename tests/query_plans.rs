@@ -73,7 +73,7 @@ async fn runtime_filtered_listings_use_their_indexes(backend: Backend) {
         .await
         .unwrap();
     let text_index = match backend {
-        Backend::Sqlite => "items_fts",
+        Backend::Sqlite => "items_search",
         Backend::Postgres => "trgm_idx",
     };
     assert!(uses(&plan, text_index), "{plan:#?}");

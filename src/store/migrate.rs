@@ -43,9 +43,14 @@ macro_rules! refinery_driver {
         pub struct $wrapper<'c>(pub &'c mut $conn);
 
         impl $wrapper<'_> {
-            /// Applies every pending migration of `runner`.
-            pub async fn apply(&mut self, runner: Runner) -> StoreResult<Vec<MigrationStatus>> {
-                apply(runner, self).await
+            /// Applies every pending migration of `runner`, first logging
+            /// each by name: one that rebuilds an index over a large table
+            /// can take a minute, and says nothing while it runs.
+            pub async fn apply(&mut self, runner: fn() -> Runner) -> StoreResult<Vec<MigrationStatus>> {
+                for pending in self.status(runner()).await?.iter().filter(|m| m.state == MigrationState::Pending) {
+                    tracing::info!(version = pending.version, name = %pending.name, "applying migration");
+                }
+                apply(runner(), self).await
             }
 
             /// Lists every migration of `runner` as applied or pending,

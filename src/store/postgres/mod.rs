@@ -87,9 +87,7 @@ impl Store for PostgresStore {
         sqlx::query!("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
             .execute(&mut *conn)
             .await?;
-        let applied = PgMigrator(&mut conn)
-            .apply(migrate::postgres_runner())
-            .await;
+        let applied = PgMigrator(&mut conn).apply(migrate::postgres_runner).await;
         let unlocked = sqlx::query_scalar!(
             r#"SELECT pg_advisory_unlock($1) AS "unlocked!""#,
             MIGRATION_LOCK_KEY

@@ -78,7 +78,7 @@ impl ApiKeyStore for SqliteStore {
             created_at,
             expires_at
         )
-        .execute(&self.write)
+        .execute(&mut *self.sqlx_writer().await?)
         .await?;
         Ok(())
     }
@@ -107,7 +107,7 @@ impl ApiKeyStore for SqliteStore {
         let id = id.hyphenated().to_string();
         let owner = user_id.map(|u| u.hyphenated().to_string());
         let at = time::to_text(now);
-        let mut conn = self.write.acquire().await?;
+        let mut conn = self.sqlx_writer().await?;
         let updated = sqlx::query!(
             "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?1)
              WHERE id = ?2 AND (?3 IS NULL OR user_id = ?3)",
@@ -160,7 +160,7 @@ impl ApiKeyStore for SqliteStore {
             id,
             stale_before
         )
-        .execute(&self.write)
+        .execute(&mut *self.sqlx_writer().await?)
         .await?;
         Ok(())
     }

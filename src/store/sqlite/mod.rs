@@ -10,6 +10,7 @@
 
 mod api_keys;
 mod audit;
+mod checkpoint;
 mod inline;
 mod items;
 mod rate_limits;
@@ -24,9 +25,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::Sqlite;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
+use tokio::sync::OwnedMutexGuard;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -61,6 +66,8 @@ pub struct SqliteStore {
     writer: Writer,
     chain_head: Arc<ChainHead>,
     counts: CountCache,
+    /// Into how many id ranges a text search's count is split.
+    count_parts: usize,
 }
 
 impl SqliteStore {
@@ -90,11 +97,12 @@ impl SqliteStore {
         // No ping before handing out a connection: a local file does not
         // drop connections, and the ping is a round trip to the
         // connection's worker thread on every request.
+        // Its commits leave checkpoints to the writer's checkpoint thread.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
             .acquire_timeout(pool.acquire_timeout)
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await?;
         let read = SqlitePoolOptions::new()
             .max_connections(pool.max_connections)
@@ -115,21 +123,59 @@ impl SqliteStore {
             writer,
             chain_head: Arc::default(),
             counts: CountCache::default(),
+            count_parts: std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(pool.max_connections as usize),
         })
     }
 }
 
+/// The sqlx write connection, held under the process's write lock (see
+/// [`tx`]). It goes back to the pool before the lock is released, so the
+/// next writer does not wait for the pool's check of the connection.
+pub(super) struct SqlxWriter {
+    conn: PoolConnection<Sqlite>,
+    checkpointer: Arc<checkpoint::Checkpointer>,
+    _lock: OwnedMutexGuard<rusqlite::Connection>,
+}
+
+impl Drop for SqlxWriter {
+    fn drop(&mut self) {
+        // Counted as a commit whether or not it wrote: the checkpoint
+        // thread only needs to know that the WAL may have grown.
+        self.checkpointer.committed();
+    }
+}
+
+impl std::ops::Deref for SqlxWriter {
+    type Target = SqliteConnection;
+
+    fn deref(&self) -> &SqliteConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for SqlxWriter {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+}
+
 impl SqliteStore {
-    /// A transaction on the writer, taking SQLite's write lock at once
-    /// (`BEGIN IMMEDIATE`) so reads inside it see what later writes build on.
-    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    /// The sqlx write connection, once the write lock is held.
+    pub(super) async fn sqlx_writer(&self) -> StoreResult<SqlxWriter> {
+        let lock = self.writer.lock().await;
+        let conn = self.write.acquire().await?;
+        Ok(SqlxWriter {
+            conn,
+            checkpointer: self.writer.checkpointer(),
+            _lock: lock,
+        })
     }
 
     /// A write transaction whose statements run on the caller's thread.
     async fn begin_tx(&self) -> StoreResult<tx::SqliteTx> {
-        let turn = self.write.acquire().await?;
-        self.writer.begin(turn, self.chain_head.clone()).await
+        self.writer.begin(self.chain_head.clone()).await
     }
 }
 
@@ -154,14 +200,14 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> StoreResult<Vec<MigrationStatus>> {
-        let mut conn = self.write.acquire().await?;
+        let mut conn = self.sqlx_writer().await?;
         SqliteMigrator(&mut conn)
-            .apply(migrate::sqlite_runner())
+            .apply(migrate::sqlite_runner)
             .await
     }
 
     async fn migration_status(&self) -> StoreResult<Vec<MigrationStatus>> {
-        let mut conn = self.write.acquire().await?;
+        let mut conn = self.sqlx_writer().await?;
         SqliteMigrator(&mut conn)
             .status(migrate::sqlite_runner())
             .await

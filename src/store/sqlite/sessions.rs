@@ -63,7 +63,7 @@ impl SessionStore for SqliteStore {
             at,
             expires_at
         )
-        .execute(&self.write)
+        .execute(&mut *self.sqlx_writer().await?)
         .await?;
         Ok(Session {
             id: new.id.clone(),
@@ -102,7 +102,7 @@ impl SessionStore for SqliteStore {
             at,
             id
         )
-        .execute(&self.write)
+        .execute(&mut *self.sqlx_writer().await?)
         .await?;
         Ok(closed.rows_affected() > 0)
     }
@@ -178,7 +178,7 @@ impl SessionStore for SqliteStore {
                RETURNING id AS "id!: String""#,
             at
         )
-        .fetch_all(&self.write)
+        .fetch_all(&mut *self.sqlx_writer().await?)
         .await?)
     }
 
@@ -200,7 +200,7 @@ impl SessionStore for SqliteStore {
             state,
             at
         )
-        .execute(&self.write)
+        .execute(&mut *self.sqlx_writer().await?)
         .await?;
         Ok(())
     }
@@ -216,7 +216,7 @@ impl SessionStore for SqliteStore {
 
     async fn delete_transport_state(&self, id: &str) -> StoreResult<()> {
         sqlx::query!("DELETE FROM mcp_session_state WHERE session_id = ?1", id)
-            .execute(&self.write)
+            .execute(&mut *self.sqlx_writer().await?)
             .await?;
         Ok(())
     }

@@ -56,7 +56,7 @@ impl ThrottleStore for SqliteStore {
             policy.limit,
             lock_until
         )
-        .fetch_one(&self.write)
+        .fetch_one(&mut *self.sqlx_writer().await?)
         .await?;
         Ok(locked
             .as_deref()
@@ -67,7 +67,7 @@ impl ThrottleStore for SqliteStore {
 
     async fn clear_failures(&self, key: &str) -> StoreResult<()> {
         sqlx::query!("DELETE FROM login_throttle WHERE key = ?1", key)
-            .execute(&self.write)
+            .execute(&mut *self.sqlx_writer().await?)
             .await?;
         Ok(())
     }

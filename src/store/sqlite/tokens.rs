@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
+use sqlx::Connection as _;
 use uuid::Uuid;
 
 use super::SqliteStore;
@@ -81,7 +82,7 @@ impl TokenStore for SqliteStore {
             issued_at,
             expires_at
         )
-        .execute(&self.write)
+        .execute(&mut *self.sqlx_writer().await?)
         .await?;
         Ok(())
     }
@@ -95,7 +96,8 @@ impl TokenStore for SqliteStore {
         let old = old.hyphenated().to_string();
         let at = time::to_text(now);
         // Spending the old token and recording its successor commit together.
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.sqlx_writer().await?;
+        let mut tx = writer.begin().await?;
         let spent = sqlx::query!(
             "UPDATE refresh_tokens SET used_at = ?1
              WHERE jti = ?2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?1",
@@ -130,7 +132,8 @@ impl TokenStore for SqliteStore {
     async fn revoke_family(&self, family: &Revocation, now: DateTime<Utc>) -> StoreResult<()> {
         let family_id = family.jti.hyphenated().to_string();
         let at = time::to_text(now);
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.sqlx_writer().await?;
+        let mut tx = writer.begin().await?;
         sqlx::query!(
             "UPDATE refresh_tokens SET revoked_at = ?1 WHERE family_id = ?2 AND revoked_at IS NULL",
             at,
@@ -144,13 +147,14 @@ impl TokenStore for SqliteStore {
     }
 
     async fn revoke_access_token(&self, token: &Revocation, now: DateTime<Utc>) -> StoreResult<()> {
-        let mut conn = self.write.acquire().await?;
+        let mut conn = self.sqlx_writer().await?;
         insert_revocation(&mut conn, token, now).await
     }
 
     async fn prune_expired_tokens(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         let at = time::to_text(now);
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.sqlx_writer().await?;
+        let mut tx = writer.begin().await?;
         let revoked = sqlx::query!("DELETE FROM revoked_tokens WHERE expires_at < ?1", at)
             .execute(&mut *tx)
             .await?;

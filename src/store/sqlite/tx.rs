@@ -1,11 +1,15 @@
 //! A write transaction on SQLite, run on the caller's thread.
 //!
-//! The one-connection sqlx write pool stays the write lock of the process:
-//! a transaction first takes its connection, so it queues behind every
-//! other writer exactly as before. Its statements then run through the
-//! store's rusqlite writer connection on this thread, with no hand-off to a
-//! connection worker per statement (see [`super::inline`]): the lock is
-//! held for the transaction's own work, not for thread wake-ups.
+//! The rusqlite writer connection's mutex is the write lock of the process:
+//! a transaction holds it throughout, and the few writes still made through
+//! sqlx take it too before they touch the one-connection sqlx write pool
+//! ([`super::SqliteStore::sqlx_writer`]), so writers queue in the process
+//! instead of meeting SQLite's busy handler. The transaction's statements
+//! run on this thread, with no hand-off to a connection worker per
+//! statement (see [`super::inline`]), and no pool connection is involved:
+//! sqlx pings a connection on its worker thread each time it returns to the
+//! pool, and with the pool as the lock every tool call waited for that
+//! round trip before the next could begin.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,56 +18,55 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags};
-use sqlx::Sqlite;
-use sqlx::pool::PoolConnection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
+use super::checkpoint::Checkpointer;
 use super::inline::open_connection;
 use super::{audit, items, rate_limits, sessions, users};
 use crate::domain::{AuditEntry, Item, ItemChanges, NewItem, Session, User};
 use crate::store::{ChainHead, NewUser, StoreError, StoreResult, StoreTx, UserChanges};
 
-/// WAL frames (pages) after which the writer's commit checkpoints: about
-/// 40 MB of WAL at 4 KiB pages.
-const WAL_AUTOCHECKPOINT: i64 = 10_000;
-
 /// The rusqlite connection write transactions run on.
 pub(super) struct Writer {
     conn: Arc<Mutex<Connection>>,
     busy_timeout: Duration,
+    checkpointer: Arc<Checkpointer>,
 }
 
 impl Writer {
     /// Opens the writer with the settings the sqlx writer has (WAL itself
-    /// is a property of the file).
+    /// is a property of the file), and its checkpoint thread.
     pub(super) fn open(path: &Path, busy_timeout: Duration) -> StoreResult<Self> {
         let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE, busy_timeout)?;
         conn.execute_batch(
             "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = FILE;",
         )?;
-        // A checkpoint runs inside the commit that crosses the threshold,
-        // holding the write lock while it copies pages and syncs the file.
-        // A tool call rewrites the same dozen or so pages (table and index
-        // leaves, the FTS segment list, the audit chain's tail), so a larger
-        // threshold copies each hot page once for many more commits: SQLite's
-        // default of 1,000 frames is about 60 tool calls.
-        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
+        // Checkpoints run on their own thread, not inside commits.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let conn = Arc::new(Mutex::new(conn));
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            checkpointer: Arc::new(Checkpointer::start(path, busy_timeout, conn.clone())?),
+            conn,
             busy_timeout,
         })
     }
 
-    /// Begins with `BEGIN IMMEDIATE` once `turn` is held. Another process
-    /// (the CLI, say) may hold SQLite's lock: then the wait for it happens
-    /// on the blocking pool, not on this async worker.
-    pub(super) async fn begin(
-        &self,
-        turn: PoolConnection<Sqlite>,
-        head: Arc<ChainHead>,
-    ) -> StoreResult<SqliteTx> {
-        let conn = self.conn.clone().lock_owned().await;
+    /// The checkpoint thread's handle, told of every commit.
+    pub(super) fn checkpointer(&self) -> Arc<Checkpointer> {
+        self.checkpointer.clone()
+    }
+
+    /// Waits for the write lock: the writer connection itself.
+    pub(super) async fn lock(&self) -> OwnedMutexGuard<Connection> {
+        self.conn.clone().lock_owned().await
+    }
+
+    /// Begins with `BEGIN IMMEDIATE` once the write lock is held. Another
+    /// process (the CLI, say) may hold SQLite's lock: then the wait for it
+    /// happens on the blocking pool, not on this async worker.
+    pub(super) async fn begin(&self, head: Arc<ChainHead>) -> StoreResult<SqliteTx> {
+        let conn = self.lock().await;
         conn.busy_timeout(Duration::ZERO)?;
         let started = conn.execute_batch("BEGIN IMMEDIATE");
         conn.busy_timeout(self.busy_timeout)?;
@@ -80,7 +83,7 @@ impl Writer {
         };
         Ok(SqliteTx {
             conn,
-            _turn: turn,
+            checkpointer: self.checkpointer(),
             open: true,
             head,
             appended: None,
@@ -90,10 +93,9 @@ impl Writer {
 
 /// An open transaction; rolls back when dropped uncommitted.
 pub struct SqliteTx {
+    /// The writer, held: the process's write lock.
     conn: OwnedMutexGuard<Connection>,
-    /// The sqlx writer, held as the process's write lock (dropped after
-    /// `conn`, so the next writer finds the connection free).
-    _turn: PoolConnection<Sqlite>,
+    checkpointer: Arc<Checkpointer>,
     open: bool,
     /// The store's memory of the audit chain head.
     head: Arc<ChainHead>,
@@ -111,6 +113,7 @@ impl SqliteTx {
     pub(super) fn finish(mut self) -> StoreResult<()> {
         self.conn.execute_batch("COMMIT")?;
         self.open = false;
+        self.checkpointer.committed();
         if let Some(hash) = self.appended.take() {
             self.head.set(hash);
         }

@@ -190,7 +190,7 @@ impl UserStore for SqliteStore {
         let id = id.hyphenated().to_string();
         let at = time::to_text(now);
         sqlx::query!("UPDATE users SET last_login_at = ?1 WHERE id = ?2", at, id)
-            .execute(&self.write)
+            .execute(&mut *self.sqlx_writer().await?)
             .await?;
         Ok(())
     }

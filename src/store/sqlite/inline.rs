@@ -8,18 +8,19 @@
 //! machine. So those reads run here, synchronously, on read-only
 //! connections kept in a small idle list. Only statements whose cost an
 //! index bounds run on the async worker ([`InlineReads::now`]); anything
-//! that may scan goes to the blocking pool ([`InlineReads::blocking`]).
+//! that may scan goes to a fixed pool of reader threads, each with a
+//! connection of its own ([`InlineReads::blocking`]).
 //!
 //! The SQL here is not checked at compile time as the sqlx macros are:
 //! every statement runs in the black-box tests on each request, and a
 //! mistyped column fails them at once.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::store::error::sqlite_constraint_name;
 use crate::store::{StoreError, StoreResult};
@@ -27,25 +28,44 @@ use crate::store::{StoreError, StoreResult};
 /// Prepared statements each connection keeps; the hot reads are a handful.
 const STATEMENT_CACHE: usize = 32;
 
-/// Read-only connections to one SQLite file, opened on demand and kept.
-/// At most `blocking` reads run on the blocking pool at once; with the
-/// runtime's worker threads that bounds how many connections ever open.
+/// A read for a reader thread, given its connection (or why it has none).
+type ReadJob = Box<dyn FnOnce(StoreResult<&Connection>) + Send>;
+
+/// Read-only connections to one SQLite file: an idle list for reads on the
+/// async workers, and `readers` threads for reads that may scan.
+///
+/// The threads are fixed rather than tokio's blocking pool: that pool
+/// starts a thread whenever none is idle at the moment of asking, so even
+/// with the reads bounded by a semaphore it grew to some twenty threads
+/// under a search load, each keeping its own allocator heap (the server's
+/// resident memory followed the thread count, up to 20 MB apart between
+/// runs of the same load).
 pub(super) struct InlineReads {
     path: PathBuf,
     busy_timeout: Duration,
-    blocking: Semaphore,
     idle: Mutex<Vec<Connection>>,
+    jobs: mpsc::Sender<ReadJob>,
 }
 
 impl InlineReads {
-    /// Reads of the database at `path`, at most `blocking` of them on the
-    /// blocking pool at once.
-    pub(super) fn new(path: &Path, busy_timeout: Duration, blocking: usize) -> Arc<Self> {
+    /// Reads of the database at `path`, with `readers` threads for the
+    /// reads that may scan.
+    pub(super) fn new(path: &Path, busy_timeout: Duration, readers: usize) -> Arc<Self> {
+        let (jobs, queue) = mpsc::channel::<ReadJob>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..readers.max(1) {
+            let queue = queue.clone();
+            let path = path.to_owned();
+            std::thread::Builder::new()
+                .name(format!("sqlite-read-{n}"))
+                .spawn(move || serve_reads(&path, busy_timeout, &queue))
+                .expect("spawn a SQLite reader thread");
+        }
         Arc::new(Self {
             path: path.to_owned(),
             busy_timeout,
-            blocking: Semaphore::new(blocking),
             idle: Mutex::new(Vec::new()),
+            jobs,
         })
     }
 
@@ -64,8 +84,8 @@ impl InlineReads {
         Ok(result?)
     }
 
-    /// Runs `read` on tokio's blocking pool, for statements that may scan;
-    /// waits for a turn when `blocking` reads already run.
+    /// Runs `read` on a reader thread, for statements that may scan; waits
+    /// for a free one when all are reading.
     pub(super) async fn blocking<T: Send + 'static, E: 'static>(
         self: &Arc<Self>,
         read: impl FnOnce(&Connection) -> Result<T, E> + Send + 'static,
@@ -73,31 +93,52 @@ impl InlineReads {
     where
         StoreError: From<E>,
     {
-        let _turn = self
-            .blocking
-            .acquire()
+        let (answer, answered) = oneshot::channel();
+        let job: ReadJob = Box::new(move |conn| {
+            let _ = answer.send(conn.and_then(|conn| Ok(read(conn)?)));
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| StoreError::Other("the reader threads have stopped".into()))?;
+        answered
             .await
-            .map_err(|e| StoreError::Other(format!("read pool closed: {e}")))?;
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || this.now(read))
-            .await
-            .map_err(|e| StoreError::Other(format!("read task failed: {e}")))?
+            .map_err(|_| StoreError::Other("read task failed".into()))?
     }
 
     fn checkout(&self) -> StoreResult<Connection> {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         match idle {
             Some(conn) => Ok(conn),
-            None => self.open(),
+            None => Ok(open_connection(
+                &self.path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY,
+                self.busy_timeout,
+            )?),
         }
     }
+}
 
-    fn open(&self) -> StoreResult<Connection> {
-        Ok(open_connection(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY,
-            self.busy_timeout,
-        )?)
+/// A reader thread: opens its connection at the first read (again after a
+/// failure), then serves reads until the store goes away.
+fn serve_reads(path: &Path, busy_timeout: Duration, queue: &Mutex<mpsc::Receiver<ReadJob>>) {
+    let mut conn: Option<Connection> = None;
+    loop {
+        let job = match queue.lock().unwrap_or_else(|e| e.into_inner()).recv() {
+            Ok(job) => job,
+            Err(_) => return,
+        };
+        if conn.is_none() {
+            match open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY, busy_timeout) {
+                Ok(opened) => conn = Some(opened),
+                Err(e) => {
+                    job(Err(e.into()));
+                    continue;
+                }
+            }
+        }
+        let conn = conn.as_ref().expect("opened above");
+        // A panicking read answers as a failed task; the thread stays.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Ok(conn))));
     }
 }
 

@@ -37,6 +37,7 @@ SMALL = int(os.environ.get("BENCH_SMALL_ITEMS", "100000"))
 LARGE = int(os.environ.get("BENCH_LARGE_ITEMS", "1000000"))
 OUT = Path(os.environ.get("BENCH_OUT", ROOT / "BENCHMARKS.md"))
 CONNS = 32
+STORM_ROUNDS = 3
 ROLES_UNLIMITED = "admin=0,user=0,ai_agent=0,readonly=0,auditor=0"
 MCP_VERSION = "2026-07-28"
 
@@ -288,8 +289,8 @@ class Bench:
         base, n = s.base, f"{SMALL // 1000}k"
         auth = {"Authorization": "Bearer " + self.login(base)}
         rec = lambda name, **kw: self.record(name, backend, n, wrk(**kw), s)
-        idle_health = rec("GET /health", url=base + "/health")
-        idle_tools = rec("GET /api/v1/mcp/tools (auth)", url=base + "/api/v1/mcp/tools", headers=auth)
+        rec("GET /health", url=base + "/health")
+        rec("GET /api/v1/mcp/tools (auth)", url=base + "/api/v1/mcp/tools", headers=auth)
         rec("GET /api/v1/items?page_size=10 (auth)", url=base + "/api/v1/items?page_size=10", headers=auth)
         rec("execute search_items", **self.execute(base, auth, "search_items", {"query": "notebook", "limit": 10}))
         price = self.execute(base, auth, "analyze_items", {"analysis_type": "price_distribution"})
@@ -308,18 +309,37 @@ class Bench:
         threads = max(1, (os.cpu_count() or 1) - 1)
         self.login_check(backend, storm, single, threads)
 
-        # /health and the tools list while 32 connections log in.
-        result = {}
-        def storm_load():
-            result["storm"] = wrk(conns=CONNS, seconds=2 * SECONDS + 2, **login)
-        t = threading.Thread(target=storm_load)
-        t.start()
-        time.sleep(1)
-        busy_health = rec("GET /health during login storm", url=base + "/health")
-        busy_tools = rec("GET /api/v1/mcp/tools during login storm", url=base + "/api/v1/mcp/tools", headers=auth)
-        t.join()
-        self.record("POST /auth/login (the storm itself)", backend, n, result["storm"], s)
-        self.storm_check(backend, idle_health, busy_health, idle_tools, busy_tools)
+        # /health and the tools list while 32 connections log in, against
+        # the same measured idle just before, in alternating rounds: one p99
+        # sample of a few seconds on a shared two-core machine moves by more
+        # than the 2x the target allows, so the ratio compares medians.
+        health, tools = dict(url=base + "/health"), dict(url=base + "/api/v1/mcp/tools", headers=auth)
+        rounds = {"idle health": [], "idle tools": [], "storm health": [], "storm tools": [], "storm": []}
+        for _ in range(STORM_ROUNDS):
+            rounds["idle health"].append(wrk(**health))
+            rounds["idle tools"].append(wrk(**tools))
+            result = {}
+            t = threading.Thread(target=lambda: result.update(storm=wrk(conns=CONNS, seconds=2 * SECONDS + 2, **login)))
+            t.start()
+            time.sleep(1)
+            rounds["storm health"].append(wrk(**health))
+            rounds["storm tools"].append(wrk(**tools))
+            t.join()
+            rounds["storm"].append(result["storm"])
+        median = {k: sorted(v, key=lambda r: r["p99"])[len(v) // 2] for k, v in rounds.items()}
+        self.record("GET /health during login storm (median p99 of the rounds)", backend, n, median["storm health"], s)
+        self.record("GET /api/v1/mcp/tools during login storm (median p99 of the rounds)", backend, n,
+                    median["storm tools"], s)
+        self.record("POST /auth/login (the storm itself)", backend, n, median["storm"], s)
+        p99s = lambda k: ", ".join(f"{r['p99']:.2f}" for r in rounds[k])
+        logins = ", ".join(f"{r['rps']:.1f}" for r in rounds["storm"])
+        self.notes.append(
+            f"{backend}: p99 in ms over {STORM_ROUNDS} rounds of idle, then login storm: /health idle {p99s('idle health')}, "
+            f"during {p99s('storm health')}; tools list idle {p99s('idle tools')}, during {p99s('storm tools')}; "
+            f"logins during the storm {logins}/s")
+        log(self.notes[-1])
+        self.storm[backend] = (median["storm health"]["p99"] / median["idle health"]["p99"],
+                               median["storm tools"]["p99"] / median["idle tools"]["p99"])
 
     def large_scenarios(self, s, backend):
         base, n = s.base, f"{LARGE // 1000}k"
@@ -356,9 +376,6 @@ class Bench:
         log(self.notes[-1])
         self.login_ratio[backend] = storm["rps"] / ideal
 
-    def storm_check(self, backend, idle_health, busy_health, idle_tools, busy_tools):
-        self.storm[backend] = (busy_health["p99"] / idle_health["p99"], busy_tools["p99"] / idle_tools["p99"])
-
     def find(self, scenario, backend, dataset=None):
         for r in self.rows:
             if r["scenario"] == scenario and r["backend"] == backend and (dataset is None or r["dataset"] == dataset):
@@ -393,7 +410,7 @@ class Bench:
                 ratio = self.login_ratio[b]
                 target(f"{b}: logins/s >= 80% of threads / single-hash time", f"{ratio * 100:.0f}%", ratio >= 0.8)
                 h, t = self.storm[b]
-                target(f"{b}: p99 of /health and tools list during a login storm <= 2x idle",
+                target(f"{b}: p99 of /health and tools list during a login storm <= 2x idle (medians of {STORM_ROUNDS} rounds)",
                        f"health {h:.2f}x, tools {t:.2f}x", h <= 2 and t <= 2)
                 target(f"{b}: resident memory under load at {large} <= 100 MB", f"{self.memory[b]:.0f} MB peak",
                        self.memory[b] <= 100)

@@ -112,10 +112,10 @@ def lua_string(text):
 # spent; the driver notes a run that went past that.
 SEARCH_NOUNS = ["notebook", "keyboard", "backpack", "speaker", "headphones"]
 FRESH_SEARCHES = sum(2 ** len(word) for word in SEARCH_NOUNS)
-LUA_FRESH_SEARCHES = r"""
-local words = {"notebook", "keyboard", "backpack", "speaker", "headphones"}
+LUA_FRESH_SEARCHES = "local words = {" + ", ".join(f'"{w}"' for w in SEARCH_NOUNS) + "}\n" + \
+    f"local variants = {max(2 ** len(w) for w in SEARCH_NOUNS)}\n" + r"""
 local pairs_ = {}
-for variant = 0, 1023 do
+for variant = 0, variants - 1 do
   for _, word in ipairs(words) do
     if variant < 2 ^ #word then
       local q = ""

@@ -46,9 +46,17 @@ macro_rules! refinery_driver {
             /// Applies every pending migration of `runner`, first logging
             /// each by name: one that rebuilds an index over a large table
             /// can take a minute, and says nothing while it runs.
-            pub async fn apply(&mut self, runner: fn() -> Runner) -> StoreResult<Vec<MigrationStatus>> {
-                for pending in self.status(runner()).await?.iter().filter(|m| m.state == MigrationState::Pending) {
-                    tracing::info!(version = pending.version, name = %pending.name, "applying migration");
+            pub async fn apply(
+                &mut self,
+                runner: fn() -> Runner,
+            ) -> StoreResult<Vec<MigrationStatus>> {
+                let known = self.status(runner()).await?;
+                for pending in known.iter().filter(|m| m.state == MigrationState::Pending) {
+                    tracing::info!(
+                        version = pending.version,
+                        name = %pending.name,
+                        "applying migration"
+                    );
                 }
                 apply(runner(), self).await
             }

@@ -70,11 +70,15 @@ macro_rules! columns {
     };
 }
 
-/// The catalogue's size, version and highest id, as the three columns after
-/// [`columns`].
-const STATS: &str = ", (SELECT n FROM item_stats WHERE id = 1) AS total, \
-     (SELECT version FROM item_stats WHERE id = 1) AS version, \
-     (SELECT max(id) FROM items) AS last_id";
+/// The catalogue's size, version and highest id ([`Stats`]), as columns:
+/// after [`columns`] in a page, alone when a page is empty.
+macro_rules! stats {
+    () => {
+        "(SELECT n FROM item_stats WHERE id = 1) AS total, \
+         (SELECT version FROM item_stats WHERE id = 1) AS version, \
+         (SELECT coalesce(max(id), 0) FROM items) AS last_id"
+    };
+}
 
 /// The deepest page (offset plus limit) of an unfiltered listing in id
 /// order that is read on the async worker: the primary key bounds it to
@@ -162,20 +166,21 @@ fn search_chunk(chars: &[char]) -> String {
 /// would keep the planner off the indexes. A text filter drives the query
 /// from the FTS5 index, which yields matches in rowid (creation) order, so a
 /// newest-first page stops after `limit` rows instead of collecting every
-/// match. Returns whether the index drives it.
-fn push_from(sql: &mut Sql, filter: &ItemFilter) -> bool {
-    let phrase = search_phrase(filter);
-    let fts = phrase.is_some();
+/// match; `phrase` is the filter's [`search_phrase`], and a text without
+/// one (under three characters) is a `LIKE` scan.
+fn push_from(sql: &mut Sql, filter: &ItemFilter, phrase: Option<&str>) {
     match phrase {
         Some(phrase) => sql
             .push(
                 " FROM items_search JOIN items ON items.id = items_search.rowid \
                  WHERE items_search MATCH ",
             )
-            .bind(phrase),
+            .bind(phrase.to_owned()),
         None => sql.push(" FROM items WHERE 1 = 1"),
     };
-    if let Some(text) = filter.text.as_ref().filter(|t| t.chars().count() < 3) {
+    if phrase.is_none()
+        && let Some(text) = &filter.text
+    {
         let pattern = format!("%{}%", escape_like(text));
         sql.push(" AND (items.name LIKE ")
             .bind(pattern.clone())
@@ -192,7 +197,6 @@ fn push_from(sql: &mut Sql, filter: &ItemFilter) -> bool {
     if let Some(max) = filter.max_price_cents {
         sql.push(" AND items.price_cents <= ").bind(max);
     }
-    fts
 }
 
 /// Escapes LIKE wildcards so user text matches literally.
@@ -202,37 +206,38 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// The page query of `filter`, after `prefix` (empty, or `EXPLAIN QUERY PLAN `).
-/// Each row carries the catalogue's size and version (`item_stats`, read
-/// once per statement), so the total comes in the same round trip.
-fn page_query(filter: &ItemFilter, prefix: &str) -> Sql {
-    let mut page = Sql::new(format!("{prefix}SELECT {}{STATS}", columns!()));
-    let fts = push_from(&mut page, filter);
+/// The page query of `filter` (whose [`search_phrase`] is `phrase`), after
+/// `prefix` (empty, or `EXPLAIN QUERY PLAN `). Each row carries the
+/// catalogue's [`Stats`] (read once per statement), so the total comes in
+/// the same round trip.
+fn page_query(filter: &ItemFilter, phrase: Option<&str>, prefix: &str) -> Sql {
+    let mut page = Sql::new(format!("{prefix}SELECT {}, {}", columns!(), stats!()));
+    push_from(&mut page, filter, phrase);
     // Limit and offset are written into the text, not bound: SQLite's
     // planner reads a bound LIMIT, which marks the statement to be parsed
     // again on every execution with new bindings. They are integers.
-    page.push(order_by(filter.sort, fts))
+    page.push(order_by(filter.sort, phrase.is_some()))
         .push(&format!(" LIMIT {} OFFSET {}", filter.limit, filter.offset));
     page
 }
 
-/// How many items match `filter` among the ids in `ids` (half open), or
-/// among all. Only a text condition: counted in the FTS5 index alone,
-/// without touching the table.
-fn count_query(filter: &ItemFilter, ids: Option<IdRange>) -> Sql {
+/// How many items match `filter` (whose [`search_phrase`] is `phrase`)
+/// among the ids in `ids`. Only a text condition: counted in the FTS5 index
+/// alone, without touching the table. The ids bound only a search: a scan
+/// is not split.
+fn count_query(filter: &ItemFilter, phrase: Option<&str>, (from, to): IdRange) -> Sql {
     let mut count = Sql::new("SELECT count(*)");
-    let fts = match search_phrase(filter) {
+    match phrase {
         Some(phrase) if !filter.has_column_conditions() => {
             count
                 .push(" FROM items_search WHERE items_search MATCH ")
-                .bind(phrase);
-            true
+                .bind(phrase.to_owned());
         }
-        _ => push_from(&mut count, filter),
-    };
+        _ => push_from(&mut count, filter, phrase),
+    }
     // SQLite checks the bounds again on every row FTS5 yields, so an open
     // end is left out rather than written as a bound nothing passes.
-    if fts && let Some((from, to)) = ids {
+    if phrase.is_some() {
         if let Some(from) = from {
             count.push(" AND items_search.rowid >= ").bind(from);
         }
@@ -292,11 +297,7 @@ fn read_page(conn: &Connection, page: &Sql) -> rusqlite::Result<CountedRows> {
     page.rows(conn, |row| {
         Ok((
             ItemRow::read(row)?,
-            (
-                row.get(9)?,
-                row.get(10)?,
-                row.get::<_, Option<i64>>(11)?.unwrap_or(0),
-            ),
+            (row.get(9)?, row.get(10)?, row.get(11)?),
         ))
     })
 }
@@ -314,10 +315,8 @@ fn read_item(conn: &Connection, id: i64) -> rusqlite::Result<Option<ItemRow>> {
 
 /// The catalogue's [`Stats`].
 fn read_stats(conn: &Connection) -> rusqlite::Result<Stats> {
-    conn.prepare_cached(
-        "SELECT n, version, (SELECT coalesce(max(id), 0) FROM items) FROM item_stats WHERE id = 1",
-    )?
-    .query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+    conn.prepare_cached(concat!("SELECT ", stats!()))?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
 }
 
 impl SqliteStore {
@@ -325,14 +324,19 @@ impl SqliteStore {
     /// counted at once on as many connections as there are cores: the count
     /// is the slow half of a broad search (6% of a million items), and it
     /// is CPU-bound work on one thread otherwise.
-    async fn count_items(&self, filter: &ItemFilter, last_id: i64) -> StoreResult<i64> {
-        let parts = if search_phrase(filter).is_some() {
+    async fn count_items(
+        &self,
+        filter: &ItemFilter,
+        phrase: Option<&str>,
+        last_id: i64,
+    ) -> StoreResult<i64> {
+        let parts = if phrase.is_some() {
             self.count_parts
         } else {
             1
         };
         let counts = id_ranges(last_id, parts).into_iter().map(|ids| {
-            let count = count_query(filter, (parts > 1).then_some(ids));
+            let count = count_query(filter, phrase, ids);
             self.inline
                 .blocking(move |conn| count.row(conn, |row| row.get::<_, i64>(0)))
         });
@@ -387,7 +391,8 @@ impl ItemStore for SqliteStore {
     }
 
     async fn list_items(&self, filter: &ItemFilter) -> StoreResult<(Vec<Item>, i64)> {
-        let page = page_query(filter, "");
+        let phrase = search_phrase(filter);
+        let page = page_query(filter, phrase.as_deref(), "");
         let rows = if index_bounded(filter) {
             self.inline.now(|conn| read_page(conn, &page))?
         } else {
@@ -399,7 +404,7 @@ impl ItemStore for SqliteStore {
             Some((_, stats)) => *stats,
             None => self.inline.now(read_stats)?,
         };
-        let count = self.count_items(filter, last_id);
+        let count = self.count_items(filter, phrase.as_deref(), last_id);
         let total = self.counts.total(filter, size, version, count).await?;
         let items = rows
             .into_iter()
@@ -409,7 +414,11 @@ impl ItemStore for SqliteStore {
     }
 
     async fn explain_item_listing(&self, filter: &ItemFilter) -> StoreResult<Vec<String>> {
-        let plan = page_query(filter, "EXPLAIN QUERY PLAN ");
+        let plan = page_query(
+            filter,
+            search_phrase(filter).as_deref(),
+            "EXPLAIN QUERY PLAN ",
+        );
         self.inline
             .blocking(move |conn| plan.rows(conn, |row| row.get::<_, String>(3)))
             .await
@@ -644,19 +653,20 @@ mod tests {
             text: Some("lamp".into()),
             ..ItemFilter::default()
         };
-        let first = count_query(&filter, Some((None, Some(10))));
+        let lamp = search_phrase(&filter);
+        let first = count_query(&filter, lamp.as_deref(), (None, Some(10)));
         assert!(
             first.text.ends_with("MATCH ? AND items_search.rowid < ?"),
             "{}",
             first.text
         );
-        let whole = count_query(&filter, None);
+        let whole = count_query(&filter, lamp.as_deref(), (None, None));
         assert!(whole.text.ends_with("MATCH ?"), "{}", whole.text);
         let short = ItemFilter {
             text: Some("la".into()),
             ..ItemFilter::default()
         };
-        let scan = count_query(&short, Some((Some(5), None)));
+        let scan = count_query(&short, search_phrase(&short).as_deref(), (Some(5), None));
         assert!(
             !scan.text.contains("rowid"),
             "a LIKE scan is not split: {}",

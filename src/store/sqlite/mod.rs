@@ -1,8 +1,9 @@
-//! The SQLite store: WAL, `synchronous=NORMAL`, foreign keys on, a read
-//! pool plus a one-connection write pool so writers queue in the pool
-//! instead of failing with "database is locked". The reads on every
-//! request's path and the write transactions run through rusqlite on the
-//! caller's thread instead ([`inline`], [`tx`]).
+//! The SQLite store: WAL, `synchronous=NORMAL`, foreign keys on, a sqlx
+//! read pool and a one-connection sqlx write pool. Writers queue on one
+//! in-process write lock instead of failing with "database is locked"
+//! ([`tx`]). The reads on every request's path and the write transactions
+//! run through rusqlite on the caller's thread ([`inline`], [`tx`]); WAL
+//! checkpoints run on a thread of their own ([`checkpoint`]).
 //!
 //! Ids are hyphenated UUID text (sqlx would bind a bare `Uuid` as a BLOB and
 //! lookups would silently match nothing); timestamps are the fixed text form

@@ -6,7 +6,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::api::ADMIN_PASSWORD;
@@ -432,17 +432,25 @@ async fn a_postgres_outage_is_503_and_the_service_recovers() {
     );
     let token = server.admin_token().await;
 
-    // (status, seconds taken, error code) of every load request.
+    // (status, error code) of every load request. A request that hangs
+    // fails the test through the client's timeout, set far above the
+    // server's own database timeout: how fast the 503s come is for `make
+    // bench`, that they come at all is for this test.
     let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
     for worker in 0..4 {
-        let (server, token, stop) = (server.clone(), token.clone(), stop.clone());
+        let (server, token, stop, answered) = (
+            server.clone(),
+            token.clone(),
+            stop.clone(),
+            answered.clone(),
+        );
         workers.push(tokio::spawn(async move {
             let mut seen = Vec::new();
             let mut n = 0;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
-                let started = Instant::now();
                 let request = if n % 2 == 0 {
                     server.authed(Method::GET, "/api/v1/items?page_size=5", &token)
                 } else {
@@ -450,23 +458,40 @@ async fn a_postgres_outage_is_503_and_the_service_recovers() {
                         .authed(Method::POST, "/api/v1/items", &token)
                         .json(&json!({"name": format!("load {worker}-{n}"), "price": 1.5}))
                 };
-                let resp = request.send().await.expect("the server answers");
+                let resp = request
+                    .timeout(Duration::from_secs(timeout_secs * 30))
+                    .send()
+                    .await
+                    .expect("the server answers, and does not hang");
                 let status = resp.status().as_u16();
                 let body: serde_json::Value = resp.json().await.expect("a JSON body");
                 let code = body["code"].as_str().map(str::to_owned);
-                seen.push((status, started.elapsed().as_secs_f64(), code));
+                seen.push((status, code));
+                answered.fetch_add(1, Ordering::Relaxed);
             }
             seen
         }));
     }
 
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    wait_for(
+        || answered.load(Ordering::Relaxed) >= 20,
+        "the load is running",
+    )
+    .await;
     let c = cluster.clone();
     tokio::task::spawn_blocking(move || c.stop()).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(timeout_secs + 2)).await;
-    let resp = server.get("/health").await;
-    assert_eq!(resp.status(), 503, "health during the outage");
-    let body: serde_json::Value = resp.json().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let body = loop {
+        let resp = server.get("/health").await;
+        if resp.status() == 503 {
+            break resp.json::<serde_json::Value>().await.unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "health never said 503 during the outage"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(body["services"]["database"], "unavailable", "{body}");
 
     let c = cluster.clone();
@@ -490,12 +515,18 @@ async fn a_postgres_outage_is_503_and_the_service_recovers() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every worker answers a few more requests after recovery.
+    let recovered_at = answered.load(Ordering::Relaxed);
+    wait_for(
+        || answered.load(Ordering::Relaxed) >= recovered_at + 16,
+        "the load goes on after recovery",
+    )
+    .await;
     stop.store(true, Ordering::Relaxed);
     let mut seen = Vec::new();
     for worker in workers {
         let results = worker.await.unwrap();
-        let (status, _, code) = results.last().expect("each worker sent requests");
+        let (status, code) = results.last().expect("each worker sent requests");
         assert!(
             *status < 300,
             "the load still failed after recovery: {status} {code:?}"
@@ -505,7 +536,7 @@ async fn a_postgres_outage_is_503_and_the_service_recovers() {
 
     let unavailable = seen.iter().filter(|(status, ..)| *status == 503).count();
     assert!(unavailable > 0, "no request saw the outage");
-    for (status, secs, code) in &seen {
+    for (status, code) in &seen {
         assert!(
             [200, 201, 503].contains(status),
             "{status} {code:?} during the outage"
@@ -513,10 +544,6 @@ async fn a_postgres_outage_is_503_and_the_service_recovers() {
         if *status == 503 {
             assert_eq!(code.as_deref(), Some("service_unavailable"));
         }
-        assert!(
-            *secs < (timeout_secs + 3) as f64,
-            "a request took {secs:.1} s with a {timeout_secs} s timeout"
-        );
     }
     let resp = server
         .authed(Method::POST, "/api/v1/items", &token)
@@ -554,9 +581,13 @@ async fn a_write_waits_for_another_process_holding_the_sqlite_lock() {
         .json(&json!({"tool_name": "create_item", "parameters": {"name": "waited", "price": 3}}))
         .send();
     let call = tokio::spawn(call);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // While the lock is held the call cannot commit, so a call that has
+    // finished by now gave up instead of waiting; the server keeps
+    // answering meanwhile.
+    for _ in 0..5 {
+        assert_eq!(server.get("/health").await.status(), 200);
+    }
     assert!(!call.is_finished(), "the call did not wait for the lock");
-    assert_eq!(server.get("/health").await.status(), 200);
     sqlx::raw_sql("COMMIT").execute(&mut other).await.unwrap();
 
     let response = call.await.unwrap().unwrap();
@@ -569,4 +600,13 @@ async fn a_write_waits_for_another_process_holding_the_sqlite_lock() {
         1
     );
     assert!(!server.log().contains("database is locked"));
+}
+
+/// Waits until `done` holds, failing after a minute.
+async fn wait_for(done: impl Fn() -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

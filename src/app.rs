@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
 use poem::http::uri::Scheme;
 use poem::http::{HeaderValue, Method, header};
 use poem::listener::{Acceptor, TcpAcceptor};
@@ -23,25 +22,8 @@ use crate::auth::client_addr::client_addr;
 use crate::error::{ApiError, error_response};
 use crate::mcp::http::McpEndpoint;
 use crate::nul_guard::reject_nul;
+use crate::request::{RequestInfo, read_body, serve_as, surface_of};
 use crate::state::AppState;
-
-/// What the audit log records about the request being served.
-#[derive(Debug, Clone)]
-pub struct RequestInfo {
-    /// The request id, echoed in `x-request-id`.
-    pub request_id: String,
-    /// The client's address (see [`crate::auth::client_addr`]).
-    pub client_addr: Option<String>,
-}
-
-tokio::task_local! {
-    static REQUEST: RequestInfo;
-}
-
-/// The request being served by this task, if any.
-pub fn current_request() -> Option<RequestInfo> {
-    REQUEST.try_with(Clone::clone).ok()
-}
 
 const REQUEST_ID: &str = "x-request-id";
 
@@ -103,6 +85,7 @@ async fn request_context<E: Endpoint>(
     let info = RequestInfo {
         request_id: id.clone(),
         client_addr: client_addr(&req, &state.settings.trusted_proxies).map(|a| a.to_string()),
+        surface: surface_of(req.uri().path()),
     };
     let serve = async move {
         let started = Instant::now();
@@ -124,7 +107,7 @@ async fn request_context<E: Endpoint>(
         }
         Ok(resp)
     };
-    REQUEST.scope(info, serve.instrument(span)).await
+    serve_as(info, serve.instrument(span)).await
 }
 
 /// The largest declared body that is read (and dropped) before its 413;
@@ -198,17 +181,6 @@ impl Acceptor for NoDelayAcceptor {
         }
         Ok((stream, local, remote, scheme))
     }
-}
-
-/// Reads the whole request body, refusing it (413) past `limit` bytes.
-pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Bytes, ApiError> {
-    req.take_body()
-        .into_bytes_limit(limit)
-        .await
-        .map_err(|e| match e {
-            poem::error::ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge { limit },
-            other => ApiError::BadRequest(format!("cannot read the request body: {other}")),
-        })
 }
 
 /// A bound, not yet serving, server.

@@ -27,6 +27,10 @@ pub mod mcp;
 pub mod metrics;
 /// Refuses NUL characters in requests, which Postgres cannot store.
 pub mod nul_guard;
+/// The request being served (id, client address, door) and the body reader.
+pub mod request;
+/// The business rules, once, for every door.
+pub mod service;
 /// Checks that must pass before the server starts.
 pub mod startup;
 /// State shared by every request handler.

@@ -9,8 +9,8 @@ use poem::http::header;
 use poem::{Endpoint, IntoResponse, Request, Response};
 use serde_json::Value;
 
-use crate::app::read_body;
 use crate::error::ApiError;
+use crate::request::read_body;
 
 const REFUSED: &str = "NUL characters (U+0000) are not accepted";
 

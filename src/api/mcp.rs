@@ -15,12 +15,12 @@ use uuid::Uuid;
 
 use super::rendered::RenderedJson;
 use super::{ApiTags, Message};
-use crate::app::current_request;
 use crate::audit::{Actor, Event};
 use crate::auth::{Auth, Principal};
 use crate::domain::{AuditKind, Permission, Role, Session, Surface, time};
 use crate::error::{ApiError, ApiResult};
 use crate::mcp::{self, CallContext, ToolCategory, ToolSpec};
+use crate::request::current_request;
 use crate::state::AppState;
 use crate::store::NewSession;
 

@@ -18,12 +18,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::server::McpServer;
 use super::session_store::DbSessionStore;
-use crate::app::current_request;
 use crate::audit::{Actor, Event};
 use crate::auth::{Principal, authenticate};
 use crate::domain::{AuditKind, Permission, Surface, time};
 use crate::error::ApiError;
 use crate::nul_guard::value_has_nul;
+use crate::request::current_request;
 use crate::state::AppState;
 use crate::store::NewSession;
 

@@ -22,9 +22,9 @@ use serde_json::{Value, json};
 use super::executor::{CallContext, ToolError, execute};
 use super::registry::ToolSpec;
 use crate::api::items::ItemOut;
-use crate::app::RequestInfo;
 use crate::auth::Principal;
 use crate::domain::{Permission, Surface};
+use crate::request::RequestInfo;
 use crate::state::AppState;
 use crate::store::{ItemFilter, ItemSort};
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::audit::{Actor, Event};
-use crate::domain::{AuditKind, time};
+use crate::domain::{AuditKind, Surface, time};
 use crate::state::AppState;
 
 /// How often the housekeeping runs.
@@ -44,7 +44,8 @@ pub async fn run_once(state: &AppState) {
                     Actor::system(),
                     json!({}),
                 )
-                .in_session(&id);
+                .in_session(&id)
+                .outside_requests_on(Surface::System);
                 if let Err(e) = state.audit(event).await {
                     tracing::warn!(error = %e, "recording a session expiry failed");
                 }

@@ -164,6 +164,12 @@ async fn every_event_kind_is_recorded(backend: Backend) {
     let expired = entries(&server, &inspector, "action=session_expired").await;
     assert_eq!(expired[0]["session_id"], stale);
     assert_eq!(expired[0]["kind"], "admin");
+    assert_eq!(
+        expired[0]["surface"], "system",
+        "housekeeping is the system's"
+    );
+    let opened = entries(&server, &inspector, "action=session_opened").await;
+    assert!(opened.iter().all(|r| r["surface"] == "rest"), "{opened:?}");
     // eve to readonly over REST, eve back to user and inspector to auditor at the CLI.
     let role = entries(&server, &inspector, "action=user_role_changed").await;
     assert_eq!(role.len(), 3);
@@ -431,6 +437,9 @@ fn entry(i: usize) -> AuditEntry {
         duration_ms: (i % 17) as i64,
         request_id: None,
         client_addr: None,
+        approval_id: None,
+        oauth_client_id: None,
+        client_request_id: None,
     }
 }
 

@@ -11,7 +11,7 @@ use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use common::{Backend, TestDb, TestServer};
 use serde_json::Value;
 
-const MIGRATIONS: [&str; 10] = [
+const MIGRATIONS: [&str; 11] = [
     "V1__accounts",
     "V2__seed_accounts",
     "V3__items",
@@ -22,6 +22,7 @@ const MIGRATIONS: [&str; 10] = [
     "V8__item_stats",
     "V9__analysis_index",
     "V10__substring_search_chunks",
+    "V11__audit_vocabulary",
 ];
 
 fn stdout(out: &std::process::Output) -> String {
@@ -91,6 +92,7 @@ async fn failed_migration_stops_at_the_last_good_version(backend: Backend) {
             "pending  V8__item_stats",
             "pending  V9__analysis_index",
             "pending  V10__substring_search_chunks",
+            "pending  V11__audit_vocabulary",
         ]
     );
 }

@@ -239,7 +239,7 @@ async fn errors_follow_the_spec(backend: Backend) {
         "item 777 not found"
     );
     let outcomes = db
-        .texts("SELECT outcome FROM audit_log WHERE surface = 'mcp' ORDER BY seq")
+        .texts("SELECT outcome FROM audit_log WHERE surface = 'mcp' AND kind = 'tool' ORDER BY seq")
         .await;
     let outcomes: Vec<&str> = outcomes.iter().map(|o| o.as_deref().unwrap()).collect();
     assert_eq!(outcomes, ["not_found", "invalid", "denied", "error"]);
@@ -280,7 +280,7 @@ async fn api_keys_authenticate_both_ways(backend: Backend) {
         client.cancel().await.unwrap();
     }
     assert_eq!(
-        db.scalar_i64("SELECT count(*) FROM audit_log WHERE surface = 'mcp' AND auth_method = 'api_key' AND api_key_id IS NOT NULL").await,
+        db.scalar_i64("SELECT count(*) FROM audit_log WHERE surface = 'mcp' AND kind = 'tool' AND auth_method = 'api_key' AND api_key_id IS NOT NULL").await,
         2
     );
 }
@@ -310,7 +310,7 @@ async fn the_stateless_revision_needs_no_session(backend: Backend) {
     assert_eq!(db.scalar_i64("SELECT count(*) FROM mcp_sessions").await, 0);
     assert_eq!(
         db.scalar_i64(
-            "SELECT count(*) FROM audit_log WHERE surface = 'mcp' AND session_id IS NULL"
+            "SELECT count(*) FROM audit_log WHERE surface = 'mcp' AND kind = 'tool' AND session_id IS NULL"
         )
         .await,
         1
@@ -491,6 +491,17 @@ async fn sessions_are_bound_to_their_user_and_end_with_delete(backend: Backend) 
             .await,
         1
     );
+    // The door's own session events carry its surface.
+    assert_eq!(
+        db.texts(&format!(
+            "SELECT action || ' ' || surface FROM audit_log WHERE session_id = '{sid}' AND kind = 'admin' ORDER BY seq"
+        ))
+        .await,
+        vec![
+            Some("session_opened mcp".to_owned()),
+            Some("session_closed mcp".to_owned())
+        ]
+    );
 }
 
 async fn the_transport_refuses_in_json(backend: Backend) {
@@ -605,6 +616,38 @@ async fn the_transport_refuses_in_json(backend: Backend) {
             .unwrap()
             .contains("Origin")
     );
+    let rebound = server
+        .http
+        .post(server.url("/mcp"))
+        .bearer_auth(&token)
+        .header("host", "evil.example")
+        .header("accept", "application/json, text/event-stream")
+        .json(&initialize())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 403, "a foreign Host (DNS rebinding)");
+    let message: Value = rebound.json().await.unwrap();
+    assert!(message["error"]["code"].is_i64(), "{message}");
+
+    // An auditor reads the audit log, and has no business on /mcp.
+    server.new_user("inspector").await;
+    assert!(
+        db.cli(&["users", "set-role", "inspector", "auditor"])
+            .status
+            .success()
+    );
+    let inspector = server.token("inspector", "password-inspector").await;
+    let resp = server
+        .http
+        .post(server.url("/mcp"))
+        .bearer_auth(&inspector)
+        .header("accept", "application/json, text/event-stream")
+        .json(&initialize())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
 }
 
 async fn context_tools_act_on_the_mcp_session(backend: Backend) {

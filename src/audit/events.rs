@@ -1,15 +1,16 @@
 //! Security and admin events (kind `auth` or `admin`): logins, logouts,
 //! token reuse, password changes, keys, role and activation changes,
-//! sessions. Request id and client address come from the request being
-//! served; outside a request (the CLI) the surface is `cli`.
+//! sessions. Request id, client address and surface come from the request
+//! being served; outside a request the event names its surface: `cli` by
+//! default, `system` for housekeeping.
 
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::app::current_request;
 use crate::auth::{AuthMethod, Principal};
 use crate::domain::audit::redacted_canonical_json;
 use crate::domain::{AuditEntry, AuditKind, Outcome, Surface, User, time};
+use crate::request::{RequestInfo, current_request};
 use crate::store::{Store, StoreResult};
 
 /// Who acted.
@@ -76,6 +77,8 @@ pub struct Event {
     pub error: Option<String>,
     /// The session concerned, if any.
     pub session_id: Option<String>,
+    /// Where it happened when no request is being served (`cli` if unset).
+    pub surface: Option<Surface>,
 }
 
 impl Event {
@@ -89,6 +92,7 @@ impl Event {
             arguments,
             error: None,
             session_id: None,
+            surface: None,
         }
     }
 
@@ -105,6 +109,13 @@ impl Event {
         self
     }
 
+    /// The same event, done outside any request by `surface` (the CLI or
+    /// the service itself).
+    pub fn outside_requests_on(mut self, surface: Surface) -> Self {
+        self.surface = Some(surface);
+        self
+    }
+
     /// The same event about a session.
     pub fn in_session(mut self, session_id: &str) -> Self {
         self.session_id = Some(session_id.to_owned());
@@ -112,9 +123,43 @@ impl Event {
     }
 }
 
+/// Where and in which request an event happened.
+#[derive(Debug, Clone, Default)]
+pub struct Stamp {
+    /// The door; `None` outside any request.
+    pub surface: Option<Surface>,
+    /// Our id of the request.
+    pub request_id: Option<String>,
+    /// The client's address.
+    pub client_addr: Option<String>,
+}
+
+impl Stamp {
+    /// The request this task is serving, if any.
+    pub fn current() -> Self {
+        current_request().map(Self::from).unwrap_or_default()
+    }
+}
+
+impl From<RequestInfo> for Stamp {
+    fn from(request: RequestInfo) -> Self {
+        Self {
+            surface: Some(request.surface),
+            request_id: Some(request.request_id),
+            client_addr: request.client_addr,
+        }
+    }
+}
+
 /// The audit row of `event`, stamped now with the current request's details.
 pub fn entry(event: Event) -> AuditEntry {
-    let request = current_request();
+    entry_stamped(event, Stamp::current())
+}
+
+/// The audit row of `event`, stamped now with `stamp`: for events recorded
+/// where the request's task-local is not at hand (a tool called through
+/// `/mcp` runs in a task of the MCP transport).
+pub fn entry_stamped(event: Event, stamp: Stamp) -> AuditEntry {
     AuditEntry {
         occurred_at: time::now(),
         kind: event.kind,
@@ -124,17 +169,16 @@ pub fn entry(event: Event) -> AuditEntry {
         auth_method: event.actor.auth_method,
         api_key_id: event.actor.api_key_id,
         session_id: event.session_id,
-        surface: if request.is_some() {
-            Surface::Rest
-        } else {
-            Surface::Cli
-        },
+        surface: stamp.surface.or(event.surface).unwrap_or(Surface::Cli),
         arguments: redacted_canonical_json(&event.arguments),
         outcome: event.outcome,
         error: event.error,
         duration_ms: 0,
-        request_id: request.as_ref().map(|r| r.request_id.clone()),
-        client_addr: request.and_then(|r| r.client_addr),
+        request_id: stamp.request_id,
+        client_addr: stamp.client_addr,
+        approval_id: None,
+        oauth_client_id: None,
+        client_request_id: None,
     }
 }
 

@@ -31,6 +31,10 @@ pub enum Surface {
     Mcp,
     /// The command line.
     Cli,
+    /// The service itself: housekeeping such as expiring idle sessions.
+    System,
+    /// The auditors' web console.
+    Console,
 }
 
 /// How an audited action ended.
@@ -48,6 +52,10 @@ pub enum Outcome {
     NotFound,
     /// The caller was over a rate limit.
     RateLimited,
+    /// The caller cancelled it while it ran.
+    Cancelled,
+    /// A person asked to confirm it said no.
+    Declined,
 }
 
 macro_rules! text_enum {
@@ -67,7 +75,13 @@ macro_rules! text_enum {
 }
 
 text_enum!(AuditKind { Tool => "tool", Auth => "auth", Admin => "admin" });
-text_enum!(Surface { Rest => "rest", Mcp => "mcp", Cli => "cli" });
+text_enum!(Surface {
+    Rest => "rest",
+    Mcp => "mcp",
+    Cli => "cli",
+    System => "system",
+    Console => "console",
+});
 text_enum!(Outcome {
     Success => "success",
     Error => "error",
@@ -75,6 +89,8 @@ text_enum!(Outcome {
     Invalid => "invalid",
     NotFound => "not_found",
     RateLimited => "rate_limited",
+    Cancelled => "cancelled",
+    Declined => "declined",
 });
 
 /// One audit row before it is chained.
@@ -110,12 +126,21 @@ pub struct AuditEntry {
     pub request_id: Option<String>,
     /// The client's address.
     pub client_addr: Option<String>,
+    /// The approval a person gave for this call, if one was needed.
+    pub approval_id: Option<Uuid>,
+    /// The OAuth client whose token made the call, if one did.
+    pub oauth_client_id: Option<String>,
+    /// The request id the client sent, kept beside our own.
+    pub client_request_id: Option<String>,
 }
 
 impl AuditEntry {
     /// The row's hash given the previous row's: SHA-256 over the previous
     /// hash and every stored field, each length-prefixed so no two rows can
-    /// share an encoding. Timestamps use the stored text form.
+    /// share an encoding. Timestamps use the stored text form. The fields
+    /// added after the first release (migration V11) come last and only
+    /// when set, each behind its name, so rows written before them hash as
+    /// they always did.
     pub fn chain_hash(&self, prev_hash: &str) -> String {
         let mut hasher = Sha256::new();
         let mut field = |value: Option<&str>| match value {
@@ -145,6 +170,17 @@ impl AuditEntry {
         field(Some(&self.duration_ms.to_string()));
         field(self.request_id.as_deref());
         field(self.client_addr.as_deref());
+        let approval_id = self.approval_id.map(|u| u.hyphenated().to_string());
+        for (name, value) in [
+            ("approval_id", approval_id.as_deref()),
+            ("oauth_client_id", self.oauth_client_id.as_deref()),
+            ("client_request_id", self.client_request_id.as_deref()),
+        ] {
+            if let Some(value) = value {
+                field(Some(name));
+                field(Some(value));
+            }
+        }
         hasher
             .finalize()
             .iter()
@@ -241,6 +277,9 @@ mod tests {
             duration_ms: 3,
             request_id: Some("r".into()),
             client_addr: None,
+            approval_id: None,
+            oauth_client_id: None,
+            client_request_id: None,
         };
         let h = entry.chain_hash(GENESIS_HASH);
         assert_eq!(h.len(), 64);
@@ -252,5 +291,43 @@ mod tests {
         moved.username = None;
         moved.auth_method = Some("alicebearer".into());
         assert_ne!(h, moved.chain_hash(GENESIS_HASH));
+    }
+
+    #[test]
+    fn new_fields_count_only_when_set_and_by_name() {
+        let entry = AuditEntry {
+            occurred_at: time::now(),
+            kind: AuditKind::Auth,
+            action: "login".into(),
+            user_id: None,
+            username: None,
+            auth_method: None,
+            api_key_id: None,
+            session_id: None,
+            surface: Surface::System,
+            arguments: "{}".into(),
+            outcome: Outcome::Success,
+            error: None,
+            duration_ms: 0,
+            request_id: None,
+            client_addr: None,
+            approval_id: None,
+            oauth_client_id: None,
+            client_request_id: None,
+        };
+        let plain = entry.chain_hash(GENESIS_HASH);
+        let with_client = AuditEntry {
+            oauth_client_id: Some("x".into()),
+            ..entry.clone()
+        };
+        let with_request = AuditEntry {
+            client_request_id: Some("x".into()),
+            ..entry.clone()
+        };
+        let a = with_client.chain_hash(GENESIS_HASH);
+        let b = with_request.chain_hash(GENESIS_HASH);
+        assert_ne!(plain, a);
+        assert_ne!(plain, b);
+        assert_ne!(a, b, "the same value in another new field hashes apart");
     }
 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::registry::ToolSpec;
 use super::tools::{ToolContext, ToolFailure, ToolFn};
+use crate::audit::Stamp;
 use crate::auth::{AuthMethod, Principal};
 use crate::domain::audit::redacted_canonical_json;
 use crate::domain::{AuditEntry, AuditKind, Outcome, Permission, Surface, time};
@@ -31,6 +32,17 @@ pub struct CallContext {
     pub request_id: Option<String>,
     /// The client's address.
     pub client_addr: Option<String>,
+}
+
+impl CallContext {
+    /// The call's door and request, for the events a tool records.
+    pub fn stamp(&self) -> Stamp {
+        Stamp {
+            surface: Some(self.surface),
+            request_id: self.request_id.clone(),
+            client_addr: self.client_addr.clone(),
+        }
+    }
 }
 
 /// A call that ran: its result, or the business failure it reported.
@@ -143,6 +155,9 @@ impl Audit<'_> {
             duration_ms: self.started.elapsed().as_millis() as i64,
             request_id: self.call.request_id.clone(),
             client_addr: self.call.client_addr.clone(),
+            approval_id: None,
+            oauth_client_id: None,
+            client_request_id: None,
         }
     }
 
@@ -294,6 +309,7 @@ pub async fn execute(
         state,
         principal,
         session_id: call.session_id.as_deref(),
+        call,
     };
     match tool.run {
         ToolFn::Read(run) => {

@@ -33,6 +33,9 @@ struct AuditRow {
     client_addr: Option<String>,
     prev_hash: String,
     hash: String,
+    approval_id: Option<Uuid>,
+    oauth_client_id: Option<String>,
+    client_request_id: Option<String>,
 }
 
 fn bad(column: &str, value: &str) -> StoreError {
@@ -63,6 +66,9 @@ impl TryFrom<AuditRow> for AuditRecord {
                 duration_ms: row.duration_ms,
                 request_id: row.request_id,
                 client_addr: row.client_addr,
+                approval_id: row.approval_id,
+                oauth_client_id: row.oauth_client_id,
+                client_request_id: row.client_request_id,
             },
             prev_hash: row.prev_hash,
             hash: row.hash,
@@ -72,7 +78,8 @@ impl TryFrom<AuditRow> for AuditRecord {
 
 const COLUMNS: &str = "seq, occurred_at, kind, action, user_id, username, auth_method, api_key_id, \
                        session_id, surface, arguments, outcome, error, duration_ms, request_id, \
-                       client_addr, prev_hash, hash";
+                       client_addr, prev_hash, hash, approval_id, oauth_client_id, \
+                       client_request_id";
 
 /// Appends the filter's conditions. Runtime SQL with bound values only: the
 /// set of filters is the caller's choice, and `($1 IS NULL OR col = $1)`
@@ -200,7 +207,8 @@ impl AuditStore for PostgresStore {
             AuditRow,
             "SELECT seq, occurred_at, kind, action, user_id, username, auth_method,
                     api_key_id, session_id, surface, arguments, outcome, error, duration_ms,
-                    request_id, client_addr, prev_hash, hash
+                    request_id, client_addr, prev_hash, hash, approval_id, oauth_client_id,
+                    client_request_id
              FROM audit_log WHERE seq = $1",
             seq
         )
@@ -285,8 +293,10 @@ async fn insert_after(
     let seq = sqlx::query_scalar!(
         "INSERT INTO audit_log (occurred_at, kind, action, user_id, username, auth_method, api_key_id,
                                 session_id, surface, arguments, outcome, error, duration_ms,
-                                request_id, client_addr, prev_hash, hash)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17
+                                request_id, client_addr, prev_hash, hash, approval_id,
+                                oauth_client_id, client_request_id)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $19,
+                $20, $21
          WHERE coalesce((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), $18) = $16
          RETURNING seq",
         entry.occurred_at,
@@ -306,7 +316,10 @@ async fn insert_after(
         entry.client_addr,
         prev,
         hash,
-        GENESIS_HASH
+        GENESIS_HASH,
+        entry.approval_id,
+        entry.oauth_client_id,
+        entry.client_request_id
     )
     .fetch_optional(conn)
     .await?;

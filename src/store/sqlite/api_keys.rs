@@ -5,7 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::OptionalExtension;
 use uuid::Uuid;
 
-use super::users::{UserRow, user_columns};
+use super::checked::{self, sqlite_row};
+use super::users::UserRow;
 use super::{SqliteStore, parse_time, parse_uuid};
 use crate::domain::{ApiKey, User, time};
 use crate::store::{ApiKeyStore, StoreError, StoreResult};
@@ -40,23 +41,58 @@ impl TryFrom<KeyRow> for ApiKey {
     }
 }
 
-impl KeyRow {
-    /// Reads the key columns of the `principal_by_api_key` row; the owner's
-    /// columns follow them.
-    fn read_with_owner(row: &rusqlite::Row) -> rusqlite::Result<(Self, UserRow)> {
-        let user = UserRow::read(row, 8)?;
+sqlite_row! {
+    /// A key and its owner: the one lookup of every API-key request.
+    struct KeyOwnerRow {
+        key_id: String,
+        key_name: String,
+        key_prefix: String,
+        key_hash: String,
+        key_created_at: String,
+        key_last_used_at: Option<String>,
+        key_expires_at: Option<String>,
+        key_revoked_at: Option<String>,
+        id: String,
+        username: String,
+        email: String,
+        full_name: Option<String>,
+        role: String,
+        password_hash: String,
+        is_active: bool,
+        token_version: i64,
+        created_at: String,
+        updated_at: String,
+        last_login_at: Option<String>,
+    }
+}
+
+impl KeyOwnerRow {
+    fn split(self) -> (KeyRow, UserRow) {
         let key = KeyRow {
-            id: row.get(0)?,
-            user_id: user.id.clone(),
-            name: row.get(1)?,
-            prefix: row.get(2)?,
-            key_hash: row.get(3)?,
-            created_at: row.get(4)?,
-            last_used_at: row.get(5)?,
-            expires_at: row.get(6)?,
-            revoked_at: row.get(7)?,
+            id: self.key_id,
+            user_id: self.id.clone(),
+            name: self.key_name,
+            prefix: self.key_prefix,
+            key_hash: self.key_hash,
+            created_at: self.key_created_at,
+            last_used_at: self.key_last_used_at,
+            expires_at: self.key_expires_at,
+            revoked_at: self.key_revoked_at,
         };
-        Ok((key, user))
+        let user = UserRow {
+            id: self.id,
+            username: self.username,
+            email: self.email,
+            full_name: self.full_name,
+            role: self.role,
+            password_hash: self.password_hash,
+            is_active: self.is_active,
+            token_version: self.token_version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            last_login_at: self.last_login_at,
+        };
+        (key, user)
     }
 }
 
@@ -132,17 +168,26 @@ impl ApiKeyStore for SqliteStore {
     }
 
     async fn principal_by_api_key(&self, key_hash: &str) -> StoreResult<Option<(User, ApiKey)>> {
-        let Some((key, user)) = self.inline.now(|conn| {
-            conn.prepare_cached(concat!(
-                "SELECT k.id, k.name, k.prefix, k.key_hash, k.created_at, k.last_used_at,
-                        k.expires_at, k.revoked_at, ",
-                user_columns!(),
-                " FROM api_keys k JOIN users ON users.id = k.user_id
-                 WHERE k.key_hash = ?1"
-            ))?
-            .query_row([key_hash], KeyRow::read_with_owner)
-            .optional()
-        })?
+        let Some((key, user)) = self
+            .inline
+            .now(|conn| {
+                checked::row!(
+                    conn,
+                    KeyOwnerRow,
+                    r#"SELECT k.id AS key_id, k.name AS key_name, k.prefix AS key_prefix,
+                              k.key_hash, k.created_at AS key_created_at,
+                              k.last_used_at AS key_last_used_at, k.expires_at AS key_expires_at,
+                              k.revoked_at AS key_revoked_at,
+                              u.id, u.username, u.email, u.full_name, u.role, u.password_hash,
+                              u.is_active AS "is_active: bool", u.token_version, u.created_at,
+                              u.updated_at, u.last_login_at
+                       FROM api_keys k JOIN users u ON u.id = k.user_id
+                       WHERE k.key_hash = ?1"#,
+                    key_hash
+                )
+                .optional()
+            })?
+            .map(KeyOwnerRow::split)
         else {
             return Ok(None);
         };

@@ -2,10 +2,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension};
 use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
+use super::checked;
 use super::{SqliteStore, parse_time, parse_uuid};
 use crate::domain::audit::GENESIS_HASH;
 use crate::domain::{AuditEntry, AuditKind, Outcome, Surface, time};
@@ -34,6 +35,9 @@ struct AuditRow {
     client_addr: Option<String>,
     prev_hash: String,
     hash: String,
+    approval_id: Option<String>,
+    oauth_client_id: Option<String>,
+    client_request_id: Option<String>,
 }
 
 fn bad(column: &str, value: &str) -> StoreError {
@@ -64,6 +68,9 @@ impl TryFrom<AuditRow> for AuditRecord {
                 duration_ms: row.duration_ms,
                 request_id: row.request_id,
                 client_addr: row.client_addr,
+                approval_id: row.approval_id.as_deref().map(parse_uuid).transpose()?,
+                oauth_client_id: row.oauth_client_id,
+                client_request_id: row.client_request_id,
             },
             prev_hash: row.prev_hash,
             hash: row.hash,
@@ -73,7 +80,8 @@ impl TryFrom<AuditRow> for AuditRecord {
 
 const COLUMNS: &str = "seq, occurred_at, kind, action, user_id, username, auth_method, api_key_id, \
                        session_id, surface, arguments, outcome, error, duration_ms, request_id, \
-                       client_addr, prev_hash, hash";
+                       client_addr, prev_hash, hash, approval_id, oauth_client_id, \
+                       client_request_id";
 
 /// Appends the filter's conditions. Runtime SQL with bound values only: the
 /// set of filters is the caller's choice, and `(? IS NULL OR col = ?)` would
@@ -204,7 +212,8 @@ impl AuditStore for SqliteStore {
             AuditRow,
             r#"SELECT seq AS "seq!: i64", occurred_at, kind, action, user_id, username, auth_method,
                       api_key_id, session_id, surface, arguments, outcome, error, duration_ms,
-                      request_id, client_addr, prev_hash, hash
+                      request_id, client_addr, prev_hash, hash, approval_id, oauth_client_id,
+                      client_request_id
                FROM audit_log WHERE seq = ?1"#,
             seq
         )
@@ -268,11 +277,12 @@ pub(super) fn append(
     {
         return Ok(appended);
     }
-    let prev = conn
-        .prepare_cached("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
-        .query_row([], |row| row.get::<_, String>(0))
-        .optional()?
-        .unwrap_or_else(|| GENESIS_HASH.to_owned());
+    let prev: String = checked::scalar!(
+        conn,
+        "SELECT hash AS head FROM audit_log ORDER BY seq DESC LIMIT 1"
+    )
+    .optional()?
+    .unwrap_or_else(|| GENESIS_HASH.to_owned());
     insert_after(conn, entry, &prev)?
         .ok_or_else(|| StoreError::Other("the audit chain head moved under the write lock".into()))
 }
@@ -285,38 +295,38 @@ fn insert_after(
     prev: &str,
 ) -> StoreResult<Option<(i64, String)>> {
     let hash = entry.chain_hash(prev);
-    let seq = conn
-        .prepare_cached(
-            "INSERT INTO audit_log (occurred_at, kind, action, user_id, username, auth_method, api_key_id,
-                                    session_id, surface, arguments, outcome, error, duration_ms,
-                                    request_id, client_addr, prev_hash, hash)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17
-             WHERE coalesce((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), ?18) = ?16
-             RETURNING seq",
-        )?
-        .query_row(
-            params![
-                time::to_text(entry.occurred_at),
-                entry.kind.as_str(),
-                entry.action,
-                entry.user_id.map(|u| u.hyphenated().to_string()),
-                entry.username,
-                entry.auth_method,
-                entry.api_key_id.map(|u| u.hyphenated().to_string()),
-                entry.session_id,
-                entry.surface.as_str(),
-                entry.arguments,
-                entry.outcome.as_str(),
-                entry.error,
-                entry.duration_ms,
-                entry.request_id,
-                entry.client_addr,
-                prev,
-                hash,
-                GENESIS_HASH,
-            ],
-            |row| row.get::<_, i64>(0),
-        )
-        .optional()?;
+    let seq: Option<i64> = checked::scalar!(
+        conn,
+        r#"INSERT INTO audit_log (occurred_at, kind, action, user_id, username, auth_method, api_key_id,
+                                 session_id, surface, arguments, outcome, error, duration_ms,
+                                 request_id, client_addr, prev_hash, hash, approval_id,
+                                 oauth_client_id, client_request_id)
+           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?19,
+                  ?20, ?21
+           WHERE coalesce((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), ?18) = ?16
+           RETURNING seq AS "seq!: i64""#,
+        time::to_text(entry.occurred_at),
+        entry.kind.as_str(),
+        entry.action,
+        entry.user_id.map(|u| u.hyphenated().to_string()),
+        entry.username,
+        entry.auth_method,
+        entry.api_key_id.map(|u| u.hyphenated().to_string()),
+        entry.session_id,
+        entry.surface.as_str(),
+        entry.arguments,
+        entry.outcome.as_str(),
+        entry.error,
+        entry.duration_ms,
+        entry.request_id,
+        entry.client_addr,
+        prev,
+        hash,
+        GENESIS_HASH,
+        entry.approval_id.map(|u| u.hyphenated().to_string()),
+        entry.oauth_client_id,
+        entry.client_request_id,
+    )
+    .optional()?;
     Ok(seq.map(|seq| (seq, hash)))
 }

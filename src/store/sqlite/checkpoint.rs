@@ -20,6 +20,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Mutex as WriteLock;
 
+use super::checked;
 use super::inline::open_connection;
 use crate::store::StoreResult;
 
@@ -123,7 +124,7 @@ fn run(conn: &Connection, shared: &Shared, write_lock: &WriteLock<Connection>) {
         }
         // PASSIVE copies what it can without waiting for readers or the
         // writer; a reader still on older pages leaves them to a later round.
-        let checkpoint = || conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        let checkpoint = || checked::pragma(&conn, "PRAGMA wal_checkpoint(PASSIVE)");
         let result = checkpoint().and_then(|()| {
             let _writers_wait = write_lock.blocking_lock();
             checkpoint()

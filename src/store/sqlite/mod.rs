@@ -11,8 +11,10 @@
 
 mod api_keys;
 mod audit;
+mod checked;
 mod checkpoint;
 mod inline;
+mod item_listing;
 mod items;
 mod rate_limits;
 mod sessions;
@@ -197,7 +199,7 @@ impl Store for SqliteStore {
 
     async fn ping(&self) -> StoreResult<()> {
         self.inline
-            .now(|conn| conn.prepare_cached("SELECT 1")?.query_row([], |_| Ok(())))
+            .now(|conn| checked::scalar!(conn, r#"SELECT 1 AS "alive!: i64""#).map(|_: i64| ()))
     }
 
     async fn migrate(&self) -> StoreResult<Vec<MigrationStatus>> {

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
+use super::checked;
 use super::{SqliteStore, parse_time};
 use crate::domain::time;
 use crate::store::{RateLimitStore, StoreResult};
@@ -37,12 +38,15 @@ pub(super) fn count_call(
     now: DateTime<Utc>,
     window_start_after: DateTime<Utc>,
 ) -> StoreResult<()> {
-    conn.prepare_cached(
+    checked::execute!(
+        conn,
         "INSERT INTO tool_call_windows (principal, window_start, calls) VALUES (?1, ?2, 1)
          ON CONFLICT (principal) DO UPDATE SET
              calls = CASE WHEN tool_call_windows.window_start < ?3 THEN 1 ELSE tool_call_windows.calls + 1 END,
              window_start = CASE WHEN tool_call_windows.window_start < ?3 THEN ?2 ELSE tool_call_windows.window_start END",
-    )?
-    .execute([principal, &time::to_text(now), &time::to_text(window_start_after)])?;
+        principal,
+        time::to_text(now),
+        time::to_text(window_start_after)
+    )?;
     Ok(())
 }

@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
+use super::checked::{self, sqlite_row};
 use super::{SqliteStore, parse_time, parse_uuid};
 use crate::domain::{Session, Surface, time};
 use crate::store::{NewSession, SessionStore, StoreError, StoreResult};
@@ -41,6 +42,43 @@ impl TryFrom<SessionRow> for Session {
             context_version: row.context_version,
             tool_usage_count: row.tool_usage_count,
         })
+    }
+}
+
+sqlite_row! {
+    /// A session row with its context text.
+    struct SessionContextRow {
+        id: String,
+        user_id: String,
+        surface: String,
+        protocol_version: Option<String>,
+        context_size: i64,
+        context_version: i64,
+        tool_usage_count: i64,
+        created_at: String,
+        last_activity_at: String,
+        expires_at: String,
+        closed_at: Option<String>,
+        context: String,
+    }
+}
+
+impl SessionContextRow {
+    fn split(self) -> (SessionRow, String) {
+        let session = SessionRow {
+            id: self.id,
+            user_id: self.user_id,
+            surface: self.surface,
+            protocol_version: self.protocol_version,
+            context_size: self.context_size,
+            context_version: self.context_version,
+            tool_usage_count: self.tool_usage_count,
+            created_at: self.created_at,
+            last_activity_at: self.last_activity_at,
+            expires_at: self.expires_at,
+            closed_at: self.closed_at,
+        };
+        (session, self.context)
     }
 }
 
@@ -230,18 +268,16 @@ pub(super) fn touch(
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> StoreResult<bool> {
-    let touched = conn
-        .prepare_cached(
-            "UPDATE mcp_sessions
-             SET tool_usage_count = tool_usage_count + 1, last_activity_at = ?1, expires_at = ?2
-             WHERE id = ?3 AND user_id = ?4 AND closed_at IS NULL AND expires_at > ?1",
-        )?
-        .execute(params![
-            time::to_text(now),
-            time::to_text(expires_at),
-            id,
-            user_id.hyphenated().to_string(),
-        ])?;
+    let touched = checked::execute!(
+        conn,
+        "UPDATE mcp_sessions
+         SET tool_usage_count = tool_usage_count + 1, last_activity_at = ?1, expires_at = ?2
+         WHERE id = ?3 AND user_id = ?4 AND closed_at IS NULL AND expires_at > ?1",
+        time::to_text(now),
+        time::to_text(expires_at),
+        id,
+        user_id.hyphenated().to_string(),
+    )?;
     Ok(touched > 0)
 }
 
@@ -251,29 +287,17 @@ pub(super) fn session_with_context(
     conn: &Connection,
     id: &str,
 ) -> StoreResult<Option<(Session, String)>> {
-    let row = conn
-        .prepare_cached(
-            "SELECT id, user_id, surface, protocol_version, length(context), context_version,
-                    tool_usage_count, created_at, last_activity_at, expires_at, closed_at, context
-             FROM mcp_sessions WHERE id = ?1",
-        )?
-        .query_row([id], |row| {
-            let session = SessionRow {
-                id: row.get(0)?,
-                user_id: row.get(1)?,
-                surface: row.get(2)?,
-                protocol_version: row.get(3)?,
-                context_size: row.get(4)?,
-                context_version: row.get(5)?,
-                tool_usage_count: row.get(6)?,
-                created_at: row.get(7)?,
-                last_activity_at: row.get(8)?,
-                expires_at: row.get(9)?,
-                closed_at: row.get(10)?,
-            };
-            Ok((session, row.get::<_, String>(11)?))
-        })
-        .optional()?;
+    let row = checked::row!(
+        conn,
+        SessionContextRow,
+        r#"SELECT id, user_id, surface, protocol_version, length(context) AS "context_size!: i64",
+                  context_version, tool_usage_count, created_at, last_activity_at, expires_at,
+                  closed_at, context
+           FROM mcp_sessions WHERE id = ?1"#,
+        id
+    )
+    .optional()?
+    .map(SessionContextRow::split);
     match row {
         Some((session, context)) => Ok(Some((session.try_into()?, context))),
         None => Ok(None),
@@ -282,10 +306,11 @@ pub(super) fn session_with_context(
 
 /// Stores new context text and bumps the version, inside a transaction.
 pub(super) fn write_context(conn: &Connection, id: &str, context: &str) -> StoreResult<i64> {
-    Ok(conn
-        .prepare_cached(
-            "UPDATE mcp_sessions SET context = ?1, context_version = context_version + 1
-             WHERE id = ?2 RETURNING context_version",
-        )?
-        .query_row([context, id], |row| row.get(0))?)
+    Ok(checked::scalar!(
+        conn,
+        r#"UPDATE mcp_sessions SET context = ?1, context_version = context_version + 1
+           WHERE id = ?2 RETURNING context_version AS "context_version!: i64""#,
+        context,
+        id
+    )?)
 }

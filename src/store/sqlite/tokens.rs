@@ -7,9 +7,12 @@ use sqlx::Connection as _;
 use uuid::Uuid;
 
 use super::SqliteStore;
-use super::users::{UserRow, user_columns};
+use super::checked::{self, sqlite_row};
+use super::users::UserRow;
 use crate::domain::time;
-use crate::store::{AccessCheck, RefreshRecord, Revocation, Rotation, StoreResult, TokenStore};
+use crate::store::{
+    AccessCheck, RefreshRecord, Revocation, Rotation, StoreError, StoreResult, TokenStore,
+};
 
 /// Blacklists `r` inside `conn`'s transaction (idempotent).
 async fn insert_revocation(
@@ -35,6 +38,49 @@ async fn insert_revocation(
     Ok(())
 }
 
+sqlite_row! {
+    /// A user and whether the presented token is revoked: the one lookup
+    /// of every bearer request.
+    struct AccessRow {
+        id: String,
+        username: String,
+        email: String,
+        full_name: Option<String>,
+        role: String,
+        password_hash: String,
+        is_active: bool,
+        token_version: i64,
+        created_at: String,
+        updated_at: String,
+        last_login_at: Option<String>,
+        revoked: bool,
+    }
+}
+
+impl TryFrom<AccessRow> for AccessCheck {
+    type Error = StoreError;
+
+    fn try_from(row: AccessRow) -> Result<Self, Self::Error> {
+        let user = UserRow {
+            id: row.id,
+            username: row.username,
+            email: row.email,
+            full_name: row.full_name,
+            role: row.role,
+            password_hash: row.password_hash,
+            is_active: row.is_active,
+            token_version: row.token_version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            last_login_at: row.last_login_at,
+        };
+        Ok(AccessCheck {
+            user: user.try_into()?,
+            revoked: row.revoked,
+        })
+    }
+}
+
 #[async_trait]
 impl TokenStore for SqliteStore {
     async fn check_access_token(
@@ -47,24 +93,21 @@ impl TokenStore for SqliteStore {
         let jti = jti.hyphenated().to_string();
         let family = family.hyphenated().to_string();
         let row = self.inline.now(|conn| {
-            conn.prepare_cached(concat!(
-                "SELECT ",
-                user_columns!(),
-                ", EXISTS (SELECT 1 FROM revoked_tokens WHERE jti IN (?2, ?3))
-                 FROM users WHERE id = ?1"
-            ))?
-            .query_row([&user_id, &jti, &family], |row| {
-                Ok((UserRow::read(row, 0)?, row.get::<_, bool>(11)?))
-            })
+            checked::row!(
+                conn,
+                AccessRow,
+                r#"SELECT id, username, email, full_name, role, password_hash,
+                          is_active AS "is_active: bool", token_version, created_at, updated_at,
+                          last_login_at,
+                          EXISTS (SELECT 1 FROM revoked_tokens WHERE jti IN (?2, ?3)) AS "revoked!: bool"
+                   FROM users WHERE id = ?1"#,
+                user_id,
+                jti,
+                family
+            )
             .optional()
         })?;
-        let Some((user, revoked)) = row else {
-            return Ok(None);
-        };
-        Ok(Some(AccessCheck {
-            user: user.try_into()?,
-            revoked,
-        }))
+        row.map(AccessCheck::try_from).transpose()
     }
 
     async fn insert_refresh_token(&self, record: &RefreshRecord) -> StoreResult<()> {

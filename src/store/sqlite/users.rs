@@ -2,55 +2,28 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 use uuid::Uuid;
 
+use super::checked::{self, sqlite_row};
 use super::{SqliteStore, parse_time, parse_uuid};
 use crate::domain::{User, time};
 use crate::store::{LAST_ADMIN, NewUser, StoreError, StoreResult, UserChanges, UserStore};
 
-/// A `users` row as SQLite returns it.
-pub(super) struct UserRow {
-    pub id: String,
-    pub username: String,
-    pub email: String,
-    pub full_name: Option<String>,
-    pub role: String,
-    pub password_hash: String,
-    pub is_active: bool,
-    pub token_version: i64,
-    pub created_at: String,
-    pub updated_at: String,
-    pub last_login_at: Option<String>,
-}
-
-/// The `users` columns that [`UserRow::read`] expects, in order: a macro,
-/// so statements are built with `concat!` once, not formatted per request.
-macro_rules! user_columns {
-    () => {
-        "users.id, users.username, users.email, users.full_name, users.role, \
-         users.password_hash, users.is_active, users.token_version, users.created_at, \
-         users.updated_at, users.last_login_at"
-    };
-}
-pub(super) use user_columns;
-
-impl UserRow {
-    /// Reads the [`user_columns`] of a rusqlite row, starting at column `at`.
-    pub(super) fn read(row: &rusqlite::Row, at: usize) -> rusqlite::Result<Self> {
-        Ok(Self {
-            id: row.get(at)?,
-            username: row.get(at + 1)?,
-            email: row.get(at + 2)?,
-            full_name: row.get(at + 3)?,
-            role: row.get(at + 4)?,
-            password_hash: row.get(at + 5)?,
-            is_active: row.get(at + 6)?,
-            token_version: row.get(at + 7)?,
-            created_at: row.get(at + 8)?,
-            updated_at: row.get(at + 9)?,
-            last_login_at: row.get(at + 10)?,
-        })
+sqlite_row! {
+    /// A `users` row as SQLite returns it.
+    pub(super) struct UserRow {
+        pub id: String,
+        pub username: String,
+        pub email: String,
+        pub full_name: Option<String>,
+        pub role: String,
+        pub password_hash: String,
+        pub is_active: bool,
+        pub token_version: i64,
+        pub created_at: String,
+        pub updated_at: String,
+        pub last_login_at: Option<String>,
     }
 }
 
@@ -79,12 +52,14 @@ impl TryFrom<UserRow> for User {
 
 /// Reads a user inside a write transaction, so a write just made is visible.
 fn user_after_write(conn: &Connection, id: &str) -> StoreResult<User> {
-    conn.prepare_cached(concat!(
-        "SELECT ",
-        user_columns!(),
-        " FROM users WHERE id = ?1"
-    ))?
-    .query_row([id], |row| UserRow::read(row, 0))?
+    checked::row!(
+        conn,
+        UserRow,
+        r#"SELECT id, username, email, full_name, role, password_hash,
+                  is_active AS "is_active: bool", token_version, created_at, updated_at, last_login_at
+           FROM users WHERE id = ?1"#,
+        id
+    )?
     .try_into()
 }
 
@@ -162,12 +137,14 @@ impl UserStore for SqliteStore {
     async fn set_password(&self, id: Uuid, hash: &str, now: DateTime<Utc>) -> StoreResult<User> {
         let id = id.hyphenated().to_string();
         let tx = self.begin_tx().await?;
-        tx.conn()
-            .prepare_cached(
-                "UPDATE users SET password_hash = ?1, token_version = token_version + 1, updated_at = ?2
-                 WHERE id = ?3",
-            )?
-            .execute(params![hash, time::to_text(now), id])?;
+        checked::execute!(
+            tx.conn(),
+            "UPDATE users SET password_hash = ?1, token_version = token_version + 1, updated_at = ?2
+             WHERE id = ?3",
+            hash,
+            time::to_text(now),
+            id
+        )?;
         let user = user_after_write(tx.conn(), &id)?;
         tx.finish()?;
         Ok(user)
@@ -176,11 +153,12 @@ impl UserStore for SqliteStore {
     async fn bump_token_version(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<User> {
         let id = id.hyphenated().to_string();
         let tx = self.begin_tx().await?;
-        tx.conn()
-            .prepare_cached(
-                "UPDATE users SET token_version = token_version + 1, updated_at = ?1 WHERE id = ?2",
-            )?
-            .execute(params![time::to_text(now), id])?;
+        checked::execute!(
+            tx.conn(),
+            "UPDATE users SET token_version = token_version + 1, updated_at = ?1 WHERE id = ?2",
+            time::to_text(now),
+            id
+        )?;
         let user = user_after_write(tx.conn(), &id)?;
         tx.finish()?;
         Ok(user)
@@ -199,12 +177,11 @@ impl UserStore for SqliteStore {
 /// Inserts a user inside a transaction.
 pub(super) fn insert(conn: &Connection, new: &NewUser, now: DateTime<Utc>) -> StoreResult<User> {
     let id = Uuid::new_v4();
-    conn.prepare_cached(
+    checked::execute!(
+        conn,
         "INSERT INTO users (id, username, email, full_name, role, password_hash,
                             is_active, token_version, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 0, ?7, ?7)",
-    )?
-    .execute(params![
         id.hyphenated().to_string(),
         new.username,
         new.email,
@@ -212,7 +189,7 @@ pub(super) fn insert(conn: &Connection, new: &NewUser, now: DateTime<Utc>) -> St
         new.role.as_str(),
         new.password_hash,
         time::to_text(now),
-    ])?;
+    )?;
     Ok(User {
         id,
         username: new.username.clone(),
@@ -238,34 +215,33 @@ pub(super) fn update(
     let id = id.hyphenated().to_string();
     // One writer at a time, so the admin count read inside this
     // transaction cannot change under it.
-    let updated = conn
-        .prepare_cached(
-            "UPDATE users SET
-                 username = COALESCE(?1, username),
-                 email = COALESCE(?2, email),
-                 full_name = CASE WHEN ?3 THEN ?4 ELSE full_name END,
-                 role = COALESCE(?5, role),
-                 is_active = COALESCE(?6, is_active),
-                 token_version = CASE WHEN ?6 = 0 THEN token_version + 1 ELSE token_version END,
-                 updated_at = ?7
-             WHERE id = ?8",
-        )?
-        .execute(params![
-            changes.username,
-            changes.email,
-            changes.full_name.is_some(),
-            changes.full_name.clone().flatten(),
-            changes.role.map(|r| r.as_str()),
-            changes.is_active,
-            time::to_text(now),
-            id,
-        ])?;
+    let updated = checked::execute!(
+        conn,
+        "UPDATE users SET
+             username = COALESCE(?1, username),
+             email = COALESCE(?2, email),
+             full_name = CASE WHEN ?3 THEN ?4 ELSE full_name END,
+             role = COALESCE(?5, role),
+             is_active = COALESCE(?6, is_active),
+             token_version = CASE WHEN ?6 = 0 THEN token_version + 1 ELSE token_version END,
+             updated_at = ?7
+         WHERE id = ?8",
+        changes.username,
+        changes.email,
+        changes.full_name.is_some(),
+        changes.full_name.clone().flatten(),
+        changes.role.map(|r| r.as_str()),
+        changes.is_active,
+        time::to_text(now),
+        id,
+    )?;
     if updated == 0 {
         return Err(StoreError::NotFound);
     }
-    let admins: i64 = conn
-        .prepare_cached("SELECT count(*) FROM users WHERE role = 'admin' AND is_active = 1")?
-        .query_row([], |row| row.get(0))?;
+    let admins: i64 = checked::scalar!(
+        conn,
+        r#"SELECT count(*) AS "admins!: i64" FROM users WHERE role = 'admin' AND is_active = 1"#
+    )?;
     if admins == 0 {
         return Err(StoreError::Conflict {
             constraint: LAST_ADMIN.into(),

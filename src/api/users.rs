@@ -7,17 +7,17 @@ use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use serde_json::json;
 use uuid::Uuid;
 
 use super::ApiTags;
 use super::api_keys::{GeneratedKey, create_key};
-use crate::audit::{Actor, Event};
+use crate::audit::Actor;
 use crate::auth::Auth;
 use crate::domain::credentials::{Email, FieldErrors, Password, Username, parse_full_name};
 use crate::domain::user::SELF_LOCKOUT;
-use crate::domain::{AuditKind, Permission, Role, User, time};
+use crate::domain::{Permission, Role, User, time};
 use crate::error::{ApiError, ApiResult};
+use crate::service::accounts;
 use crate::state::AppState;
 use crate::store::{NewUser, UserChanges};
 
@@ -63,49 +63,6 @@ impl From<&User> for UserOut {
             last_login: user.last_login_at,
         }
     }
-}
-
-/// The admin events a change to `before` made: role change, activation or
-/// deactivation, and other field changes.
-pub fn admin_events(before: &User, after: &User, changes: &UserChanges) -> Vec<Event> {
-    let mut events = Vec::new();
-    let subject = json!({"user_id": after.id, "username": after.username});
-    if before.role != after.role {
-        let mut details = subject.clone();
-        details["from"] = json!(before.role);
-        details["to"] = json!(after.role);
-        events.push(Event::new(
-            AuditKind::Admin,
-            "user_role_changed",
-            Actor::system(),
-            details,
-        ));
-    }
-    if before.is_active != after.is_active {
-        let action = if after.is_active {
-            "user_activated"
-        } else {
-            "user_deactivated"
-        };
-        events.push(Event::new(
-            AuditKind::Admin,
-            action,
-            Actor::system(),
-            subject.clone(),
-        ));
-    }
-    if changes.email.is_some() || changes.full_name.is_some() || changes.username.is_some() {
-        let mut details = subject;
-        details["email"] = json!(changes.email);
-        details["full_name"] = json!(changes.full_name);
-        events.push(Event::new(
-            AuditKind::Admin,
-            "user_updated",
-            Actor::system(),
-            details,
-        ));
-    }
-    events
 }
 
 /// A new account.
@@ -229,14 +186,8 @@ impl UsersApi {
         let new = body.0.parse(&self.state, role).await?;
         let user = self.state.store.create_user(&new, time::now()).await?;
         tracing::info!(user_id = %user.id, role = %user.role, "user created by admin");
-        let details = json!({"user_id": user.id, "username": user.username, "role": user.role});
         self.state
-            .audit(Event::new(
-                AuditKind::Admin,
-                "user_created",
-                Actor::principal(&auth.0),
-                details,
-            ))
+            .audit(accounts::user_created(&user, Actor::principal(&auth.0)))
             .await?;
         Ok(UserCreated::Created(Json(UserOut::from(&user))))
     }
@@ -292,10 +243,8 @@ impl UsersApi {
             .update_user(id.0, &changes, time::now())
             .await?;
         tracing::info!(user_id = %user.id, "user updated by admin");
-        for event in admin_events(&before, &user, &changes) {
-            self.state
-                .audit(event.with_actor(Actor::principal(&auth.0)))
-                .await?;
+        for event in accounts::user_changed(&before, &user, &changes, Actor::principal(&auth.0)) {
+            self.state.audit(event).await?;
         }
         Ok(Json(UserOut::from(&user)))
     }

@@ -7,11 +7,11 @@ use clap::{Args, Subcommand};
 use super::{CliError, open_store, quiet_settings};
 use serde_json::json;
 
-use crate::api::users::admin_events;
 use crate::audit::{self, Actor, Event};
 use crate::auth::password::Passwords;
 use crate::domain::credentials::{Email, Password, Username, parse_full_name};
 use crate::domain::{AuditKind, Role, User, time};
+use crate::service::accounts;
 use crate::store::{NewUser, Store, UserChanges};
 
 /// Options of `aiapi users`.
@@ -105,6 +105,7 @@ async fn execute(store: &dyn Store, command: UsersCommand) -> Result<(), CliErro
                 .create_user(&new, time::now())
                 .await
                 .map_err(store_err)?;
+            audit::record(store, accounts::user_created(&user, Actor::system())).await?;
             println!(
                 "created {} ({}, role {})",
                 user.username, user.id, user.role
@@ -186,7 +187,7 @@ async fn update(store: &dyn Store, username: &str, changes: UserChanges) -> Resu
         .update_user(before.id, &changes, time::now())
         .await
         .map_err(store_err)?;
-    for event in admin_events(&before, &after, &changes) {
+    for event in accounts::user_changed(&before, &after, &changes, Actor::system()) {
         audit::record(store, event).await?;
     }
     Ok(after)

@@ -12,6 +12,7 @@ use std::pin::Pin;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::executor::CallContext;
 use super::registry::ToolSpec;
 use crate::auth::Principal;
 use crate::error::{ApiError, FieldError};
@@ -30,6 +31,8 @@ pub struct ToolContext<'a> {
     /// The session the call arrived in (the MCP session, or the REST
     /// `session_id`), if any.
     pub session_id: Option<&'a str>,
+    /// The call's door and request.
+    pub call: &'a CallContext,
 }
 
 /// How a tool run can fail.

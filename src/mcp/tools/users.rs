@@ -7,10 +7,12 @@ use uuid::Uuid;
 
 use super::{BoxFuture, ToolContext, ToolFailure, ToolFn, ToolResult, parse_args};
 use crate::api::users::UserOut;
+use crate::audit::{self, Actor, Event};
 use crate::domain::credentials::{Email, FieldErrors, Password, Username, parse_full_name};
 use crate::domain::user::SELF_LOCKOUT;
 use crate::domain::{Permission, Role, User, time};
 use crate::mcp::registry::{Annotations, ToolCategory, ToolSpec, object, spec};
+use crate::service::accounts;
 use crate::store::{NewUser, StoreTx, UserChanges};
 
 fn user_json(user: &User) -> Value {
@@ -104,6 +106,20 @@ fn temporary_password() -> String {
         .collect()
 }
 
+/// Records `events` in the call's transaction, so they commit with the
+/// change they describe, stamped with the call's door.
+async fn record(
+    ctx: &ToolContext<'_>,
+    tx: &mut dyn StoreTx,
+    events: Vec<Event>,
+) -> Result<(), ToolFailure> {
+    for event in events {
+        tx.append_audit(&audit::entry_stamped(event, ctx.call.stamp()))
+            .await?;
+    }
+    Ok(())
+}
+
 fn run<'a>(
     ctx: &'a ToolContext<'a>,
     args: Value,
@@ -156,6 +172,8 @@ fn run<'a>(
                     password_hash: ctx.state.passwords.hash(password.expose()).await?,
                 };
                 let user = tx.create_user(&new, now).await?;
+                let event = accounts::user_created(&user, Actor::principal(ctx.principal));
+                record(ctx, tx, vec![event]).await?;
                 let mut answer = json!({
                     "action": "create_user",
                     "user": user_json(&user),
@@ -200,15 +218,27 @@ fn run<'a>(
                         is_active: data.is_active,
                     }
                 };
+                let not_found = || ToolFailure::Business(format!("user {id} not found"));
+                let before = ctx
+                    .state
+                    .store
+                    .user_by_id(id)
+                    .await?
+                    .ok_or_else(not_found)?;
                 let user = tx
                     .update_user(id, &changes, now)
                     .await
                     .map_err(|e| match e {
-                        crate::store::StoreError::NotFound => {
-                            ToolFailure::Business(format!("user {id} not found"))
-                        }
+                        crate::store::StoreError::NotFound => not_found(),
                         other => other.into(),
                     })?;
+                let actor = Actor::principal(ctx.principal);
+                record(
+                    ctx,
+                    tx,
+                    accounts::user_changed(&before, &user, &changes, actor),
+                )
+                .await?;
                 let (action, verb) = if deactivate {
                     (
                         "deactivate_user",

@@ -1,0 +1,4 @@
+//! The business rules, once: every door (REST, the tools, `/mcp`, the CLI)
+//! calls these and only translates its own input and output.
+
+pub mod accounts;

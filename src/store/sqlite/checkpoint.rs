@@ -124,7 +124,7 @@ fn run(conn: &Connection, shared: &Shared, write_lock: &WriteLock<Connection>) {
         }
         // PASSIVE copies what it can without waiting for readers or the
         // writer; a reader still on older pages leaves them to a later round.
-        let checkpoint = || checked::pragma(&conn, "PRAGMA wal_checkpoint(PASSIVE)");
+        let checkpoint = || checked::pragma(conn, "PRAGMA wal_checkpoint(PASSIVE)");
         let result = checkpoint().and_then(|()| {
             let _writers_wait = write_lock.blocking_lock();
             checkpoint()

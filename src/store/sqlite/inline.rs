@@ -11,9 +11,8 @@
 //! that may scan goes to a fixed pool of reader threads, each with a
 //! connection of its own ([`InlineReads::blocking`]).
 //!
-//! The SQL here is not checked at compile time as the sqlx macros are:
-//! every statement runs in the black-box tests on each request, and a
-//! mistyped column fails them at once.
+//! The statements themselves are checked by sqlx at build time: see
+//! [`super::checked`].
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};

@@ -2,8 +2,9 @@
 //! read pool and a one-connection sqlx write pool. Writers queue on one
 //! in-process write lock instead of failing with "database is locked"
 //! ([`tx`]). The reads on every request's path and the write transactions
-//! run through rusqlite on the caller's thread ([`inline`], [`tx`]); WAL
-//! checkpoints run on a thread of their own ([`checkpoint`]).
+//! run through rusqlite on the caller's thread ([`inline`], [`tx`]), each
+//! statement checked by sqlx at build time ([`checked`]); WAL checkpoints
+//! run on a thread of their own ([`checkpoint`]).
 //!
 //! Ids are hyphenated UUID text (sqlx would bind a bare `Uuid` as a BLOB and
 //! lookups would silently match nothing); timestamps are the fixed text form

@@ -39,3 +39,7 @@ pub mod state;
 pub mod store;
 /// The tracing subscriber.
 pub mod telemetry;
+/// The tool system both tool doors share: registry, executor, tool bodies.
+pub mod tools;
+/// The views of items and users every door shows.
+pub mod views;

@@ -6,8 +6,8 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Passwords;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::ServeSettings;
-use crate::mcp::Registry;
 use crate::store::Store;
+use crate::tools::Registry;
 
 /// Shared, read-only state of a running server.
 pub struct AppState {

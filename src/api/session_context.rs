@@ -15,7 +15,7 @@ use crate::auth::Auth;
 use crate::domain::Permission;
 use crate::domain::context::ContextChange;
 use crate::error::{ApiError, ApiResult};
-use crate::mcp::context::{self, ContextView};
+use crate::service::session_context::{self as context, ContextView};
 use crate::state::AppState;
 
 #[derive(ApiResponse)]

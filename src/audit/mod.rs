@@ -1,6 +1,6 @@
 //! The audit log as a product: recording security and admin events, export
 //! formats, and verification of the hash chain. Tool calls are recorded by
-//! [`crate::mcp::executor`], in the same transaction as their effects.
+//! [`crate::tools::executor`], in the same transaction as their effects.
 
 pub mod events;
 pub mod export;

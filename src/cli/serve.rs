@@ -10,9 +10,9 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Passwords;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::{ProcessEnv, ServeSettings, Vars};
-use crate::mcp::Registry;
 use crate::state::AppState;
 use crate::store::MigrationState;
+use crate::tools::Registry;
 use crate::{app, maintenance, startup};
 
 /// Options of `aiapi serve`.

@@ -221,7 +221,7 @@ fn read_password(prompt: &str) -> Result<Password, CliError> {
     Password::parse(password, "password").map_err(invalid)
 }
 
-fn invalid(e: crate::error::FieldError) -> CliError {
+fn invalid(e: crate::domain::validation::FieldError) -> CliError {
     CliError::Other(format!("{} {}", e.field, e.message))
 }
 

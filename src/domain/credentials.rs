@@ -3,13 +3,10 @@
 
 use std::fmt;
 
-use crate::error::FieldError;
+use super::validation::FieldError;
 
 fn field_error(field: &str, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field: field.to_owned(),
-        message: message.into(),
-    }
+    FieldError::new(field, message)
 }
 
 /// A login name: 3 to 50 characters of letters, digits, `_`, `.` or `-`.
@@ -115,37 +112,6 @@ pub fn parse_full_name(raw: Option<&str>) -> Result<Option<String>, FieldError> 
             "must be at most 100 characters long",
         )),
         Some(name) => Ok(Some(name.to_owned())),
-    }
-}
-
-/// Collects field errors so a request reports every bad field at once.
-#[derive(Debug, Default)]
-pub struct FieldErrors(Vec<FieldError>);
-
-impl FieldErrors {
-    /// Keeps the value, or records its error and returns `None`.
-    pub fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
-        match result {
-            Ok(value) => Some(value),
-            Err(e) => {
-                self.0.push(e);
-                None
-            }
-        }
-    }
-
-    /// Records an error.
-    pub fn push(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(field_error(field, message));
-    }
-
-    /// `Err` with every recorded error, or `Ok` when there were none.
-    pub fn finish(self) -> Result<(), crate::error::ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(crate::error::ApiError::Validation(self.0))
-        }
     }
 }
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::money::Money;
-use crate::error::FieldError;
+use crate::domain::validation::FieldError;
 
 /// A stored item.
 #[derive(Debug, Clone, PartialEq)]

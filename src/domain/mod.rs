@@ -13,6 +13,7 @@ pub mod seed;
 pub mod session;
 pub mod time;
 pub mod user;
+pub mod validation;
 
 pub use api_key::ApiKey;
 pub use audit::{AuditEntry, AuditKind, Outcome, Surface};

@@ -18,14 +18,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::server::McpServer;
 use super::session_store::DbSessionStore;
-use crate::audit::{Actor, Event};
-use crate::auth::{Principal, authenticate};
-use crate::domain::{AuditKind, Permission, Surface, time};
+use crate::auth::authenticate;
+use crate::domain::{Permission, Surface, time};
 use crate::error::ApiError;
 use crate::nul_guard::value_has_nul;
 use crate::request::current_request;
+use crate::service::sessions::{self, Opening};
 use crate::state::AppState;
-use crate::store::NewSession;
 
 /// JSON-RPC error codes used by the door.
 const PARSE_ERROR: i64 = -32700;
@@ -184,26 +183,29 @@ impl Endpoint for McpEndpoint {
             req.set_body(Body::from(bytes));
         }
 
-        let session = session_header(&req);
-        if let Some(id) = &session {
-            let open = state
-                .store
-                .session(id)
-                .await
-                .map_err(ApiError::from)?
-                .is_some_and(|s| {
-                    s.surface == Surface::Mcp
-                        && s.user_id == principal.user.id
-                        && s.is_open(time::now())
-                });
-            if !open {
-                return Ok(jsonrpc_error(
-                    StatusCode::NOT_FOUND,
-                    SESSION_NOT_FOUND,
-                    "session not found",
-                ));
+        let session = match session_header(&req) {
+            Some(id) => {
+                let open = state
+                    .store
+                    .session(&id)
+                    .await
+                    .map_err(ApiError::from)?
+                    .filter(|s| {
+                        s.surface == Surface::Mcp
+                            && s.user_id == principal.user.id
+                            && s.is_open(time::now())
+                    });
+                if open.is_none() {
+                    return Ok(jsonrpc_error(
+                        StatusCode::NOT_FOUND,
+                        SESSION_NOT_FOUND,
+                        "session not found",
+                    ));
+                }
+                open
             }
-        }
+            None => None,
+        };
 
         req.extensions_mut().insert(principal.clone());
         if let Some(info) = current_request() {
@@ -219,75 +221,25 @@ impl Endpoint for McpEndpoint {
                 .get("mcp-session-id")
                 .and_then(|v| v.to_str().ok())
         {
-            self.bind_session(id.to_owned(), &principal, &params)
-                .await?;
+            let opening = Opening {
+                id: id.to_owned(),
+                surface: Surface::Mcp,
+                protocol_version: params
+                    .get("protocolVersion")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                client_info: params.get("clientInfo").cloned(),
+            };
+            sessions::open(&self.state, &principal, opening).await?;
         }
         if method == Method::DELETE && resp.status().is_success() {
-            if let Some(id) = &session {
-                self.close_session(id, &principal).await?;
+            if let Some(session) = &session {
+                sessions::close(&self.state, &principal, session).await?;
             }
             // rmcp answers 202, which some clients treat as a failed termination.
             resp.set_status(StatusCode::NO_CONTENT);
         }
         Ok(as_jsonrpc_error(resp).await)
-    }
-}
-
-impl McpEndpoint {
-    async fn bind_session(
-        &self,
-        id: String,
-        principal: &Principal,
-        params: &Value,
-    ) -> poem::Result<()> {
-        let now = time::now();
-        let new = NewSession {
-            id: id.clone(),
-            user_id: principal.user.id,
-            surface: Surface::Mcp,
-            protocol_version: params
-                .get("protocolVersion")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            client_info: params.get("clientInfo").map(Value::to_string),
-            expires_at: now + self.state.session_idle_ttl(),
-        };
-        self.state
-            .store
-            .create_session(&new, now)
-            .await
-            .map_err(ApiError::from)?;
-        let details = json!({"surface": "mcp", "protocol_version": new.protocol_version, "client_info": params.get("clientInfo")});
-        let event = Event::new(
-            AuditKind::Admin,
-            "session_opened",
-            Actor::principal(principal),
-            details,
-        )
-        .in_session(&id);
-        self.state.audit(event).await?;
-        Ok(())
-    }
-
-    async fn close_session(&self, id: &str, principal: &Principal) -> poem::Result<()> {
-        let store = &self.state.store;
-        store
-            .close_session(id, time::now())
-            .await
-            .map_err(ApiError::from)?;
-        store
-            .delete_transport_state(id)
-            .await
-            .map_err(ApiError::from)?;
-        let event = Event::new(
-            AuditKind::Admin,
-            "session_closed",
-            Actor::principal(principal),
-            json!({"surface": "mcp"}),
-        )
-        .in_session(id);
-        self.state.audit(event).await?;
-        Ok(())
     }
 }
 

@@ -1,14 +1,8 @@
-//! Tools for AI models: one registry (schemas, permissions, annotations) and
-//! one executor (validate, authorize, run, audit) shared by both doors: the
-//! REST facade at `/api/v1/mcp` and the MCP endpoint at `/mcp`.
+//! The `/mcp` door: the Streamable HTTP transport (rmcp's service behind our
+//! authentication, session and error handling), the MCP handler over the
+//! tool system of [`crate::tools`], and the session store that lets any
+//! replica serve a session.
 
-pub mod context;
-pub mod executor;
 pub mod http;
-pub mod registry;
 pub mod server;
 mod session_store;
-mod tools;
-
-pub use executor::{CallContext, ToolError, ToolOutcome, execute};
-pub use registry::{Annotations, Registry, ToolCategory, ToolSpec};

@@ -19,14 +19,14 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Value, json};
 
-use super::executor::{CallContext, ToolError, execute};
-use super::registry::ToolSpec;
-use crate::api::items::ItemOut;
 use crate::auth::Principal;
 use crate::domain::{Permission, Surface};
+use crate::error::ApiError;
 use crate::request::RequestInfo;
 use crate::state::AppState;
 use crate::store::{ItemFilter, ItemSort};
+use crate::tools::{CallOrigin, ToolError, ToolSpec, execute};
+use crate::views::ItemOut;
 
 /// Tools and resources per `*/list` page.
 const PAGE: usize = 50;
@@ -56,6 +56,17 @@ impl McpServer {
 
 fn parts(ctx: &RequestContext<RoleServer>) -> Option<&Parts> {
     ctx.extensions.get::<Parts>()
+}
+
+/// An internal failure as the client may see it: named, with the request
+/// it happened in; its cause goes to the log, never to the client.
+fn internal(ctx: &RequestContext<RoleServer>, e: impl Into<ApiError>) -> McpError {
+    let e = e.into();
+    let request_id = parts(ctx)
+        .and_then(|p| p.extensions.get::<RequestInfo>())
+        .map(|info| info.request_id.clone());
+    e.log_cause(request_id.as_deref());
+    McpError::internal_error(e.public_message(request_id.as_deref()), None)
 }
 
 /// The authenticated caller the `/mcp` door attached to the request.
@@ -197,7 +208,7 @@ impl ServerHandler for McpServer {
             .and_then(|p| p.headers.get("mcp-session-id"))
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let call = CallContext {
+        let call = CallOrigin {
             surface: Surface::Mcp,
             session_id,
             request_id: info.as_ref().map(|i| i.request_id.clone()),
@@ -232,9 +243,7 @@ impl ServerHandler for McpServer {
                     ),
                 ));
             }
-            Err(ToolError::Internal(e)) => {
-                return Err(McpError::internal_error(e.to_string(), None));
-            }
+            Err(ToolError::Internal(e)) => return Err(internal(&ctx, e)),
             Err(refused) => CallToolResult::error(vec![ContentBlock::text(refused.to_string())]),
         };
         Ok(result.into())
@@ -259,7 +268,7 @@ impl ServerHandler for McpServer {
             .store
             .list_items(&filter)
             .await
-            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+            .map_err(|e| internal(&ctx, e))?;
         let resources = items
             .iter()
             .map(|item| {
@@ -309,7 +318,7 @@ impl ServerHandler for McpServer {
             .store
             .item(id)
             .await
-            .map_err(|e| McpError::internal_error(e.to_string(), None))?
+            .map_err(|e| internal(&ctx, e))?
             .ok_or_else(not_found)?;
         let text = serde_json::to_string(&ItemOut::from(&item)).unwrap_or_default();
         Ok(ReadResourceResult::new(vec![

@@ -9,12 +9,13 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::registry::ToolSpec;
-use super::tools::{ToolContext, ToolFailure, ToolFn};
+use super::{ToolCall, ToolFailure, ToolFn};
 use crate::audit::Stamp;
 use crate::auth::{AuthMethod, Principal};
 use crate::domain::audit::redacted_canonical_json;
+use crate::domain::validation::FieldError;
 use crate::domain::{AuditEntry, AuditKind, Outcome, Permission, Surface, time};
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::StoreTx;
 
@@ -23,7 +24,7 @@ const RATE_WINDOW: chrono::Duration = chrono::Duration::minutes(1);
 
 /// Where a call came from, for the audit row.
 #[derive(Debug, Clone)]
-pub struct CallContext {
+pub struct CallOrigin {
     /// Which door.
     pub surface: Surface,
     /// The session the call belongs to, if any.
@@ -34,7 +35,7 @@ pub struct CallContext {
     pub client_addr: Option<String>,
 }
 
-impl CallContext {
+impl CallOrigin {
     /// The call's door and request, for the events a tool records.
     pub fn stamp(&self) -> Stamp {
         Stamp {
@@ -127,7 +128,7 @@ fn validate(tool: &ToolSpec, arguments: &Value) -> Result<(), Vec<FieldError>> {
 struct Audit<'a> {
     state: &'a AppState,
     principal: &'a Principal,
-    call: &'a CallContext,
+    call: &'a CallOrigin,
     tool: &'a str,
     arguments: String,
     started: Instant,
@@ -249,7 +250,7 @@ impl Audit<'_> {
 async fn touch_session(
     state: &AppState,
     principal: &Principal,
-    call: &CallContext,
+    call: &CallOrigin,
     tx: &mut dyn StoreTx,
 ) -> Result<bool, ApiError> {
     let Some(id) = &call.session_id else {
@@ -268,7 +269,7 @@ pub async fn execute(
     principal: &Principal,
     tool_name: &str,
     arguments: Value,
-    call: &CallContext,
+    call: &CallOrigin,
 ) -> Result<ToolOutcome, ToolError> {
     let tool = state.tools.get(tool_name);
     // Each tool decides what of its arguments the audit row may keep; an
@@ -305,7 +306,7 @@ pub async fn execute(
     if let Err(errors) = validate(tool, &arguments) {
         return Err(audit.refuse(ToolError::Invalid(errors)).await);
     }
-    let ctx = ToolContext {
+    let ctx = ToolCall {
         state,
         principal,
         session_id: call.session_id.as_deref(),
@@ -374,10 +375,8 @@ async fn finish(
             (Outcome::Invalid, Some(err.to_string()), Err(err))
         }
         Err(ToolFailure::Internal(e)) => {
-            let message = match &e {
-                ApiError::Internal(cause) => cause.clone(),
-                other => other.to_string(),
-            };
+            // The row keeps what a client may see; the door logs the cause.
+            let message = e.public_message(audit.call.request_id.as_deref());
             (Outcome::Error, Some(message), Err(ToolError::Internal(e)))
         }
     };

@@ -122,7 +122,9 @@ pub async fn write(
     let limit = state.settings.session_context_max_bytes;
     let updated = apply(&text, change, limit).map_err(|e| match e {
         ContextError::NotAnObject => ApiError::invalid("context", e.to_string()),
-        ContextError::TooLarge { limit, .. } => ApiError::PayloadTooLarge { limit },
+        ContextError::TooLarge { limit, .. } => {
+            ApiError::PayloadTooLarge(format!("the context would exceed {limit} bytes"))
+        }
     })?;
     let version = tx.write_context(id, &updated).await?;
     let session = Session {

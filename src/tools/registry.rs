@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::tools::{self, ToolFn};
+use super::ToolFn;
 use crate::auth::Principal;
 use crate::domain::{Permission, Role};
 
@@ -129,7 +129,7 @@ impl Registry {
     /// The registry of every tool this service offers.
     pub fn new() -> Self {
         Self {
-            tools: tools::all(),
+            tools: super::all(),
         }
     }
 

@@ -1,10 +1,19 @@
-//! The tools themselves, one file per area. Each tool receives arguments
-//! that already passed its JSON Schema, and a context with the caller.
+//! The tool system, transport-neutral: one registry (schemas, permissions,
+//! annotations) and one executor (validate, authorize, run, audit) shared by
+//! both tool doors, the REST facade at `/api/v1/mcp` and the MCP endpoint at
+//! `/mcp` (whose transport is [`crate::mcp`]); and the tools themselves, one
+//! file per area. Each tool receives arguments that already passed its JSON
+//! Schema, and the call with its caller.
 
 mod analysis;
-mod context;
+pub mod executor;
 mod items;
+pub mod registry;
+mod session_context;
 mod users;
+
+pub use executor::{CallOrigin, ToolError, ToolOutcome, execute};
+pub use registry::{Annotations, Registry, ToolCategory, ToolSpec};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,18 +21,18 @@ use std::pin::Pin;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::executor::CallContext;
-use super::registry::ToolSpec;
 use crate::auth::Principal;
-use crate::error::{ApiError, FieldError};
+use crate::domain::validation::{FieldError, Invalid};
+use crate::error::ApiError;
+use crate::service::items::ItemRefusal;
 use crate::state::AppState;
 use crate::store::{StoreError, StoreTx};
 
 /// A boxed future borrowing the call's context.
-pub(super) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What a tool needs to know about its call.
-pub struct ToolContext<'a> {
+pub struct ToolCall<'a> {
     /// The service.
     pub state: &'a AppState,
     /// The caller, as the database has them now.
@@ -32,7 +41,7 @@ pub struct ToolContext<'a> {
     /// `session_id`), if any.
     pub session_id: Option<&'a str>,
     /// The call's door and request.
-    pub call: &'a CallContext,
+    pub call: &'a CallOrigin,
 }
 
 /// How a tool run can fail.
@@ -69,6 +78,22 @@ impl From<ApiError> for ToolFailure {
     }
 }
 
+impl From<ItemRefusal> for ToolFailure {
+    fn from(refusal: ItemRefusal) -> Self {
+        match refusal {
+            ItemRefusal::NotFound(_) => ToolFailure::Business(refusal.to_string()),
+            ItemRefusal::NotAllowed(why) => ToolFailure::Denied(why.into()),
+            ItemRefusal::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<Invalid> for ToolFailure {
+    fn from(invalid: Invalid) -> Self {
+        ToolFailure::Invalid(invalid.0)
+    }
+}
+
 impl From<FieldError> for ToolFailure {
     fn from(err: FieldError) -> Self {
         ToolFailure::Invalid(vec![err])
@@ -83,13 +108,13 @@ pub type ToolResult = Result<Value, ToolFailure>;
 #[derive(Clone, Copy)]
 pub enum ToolFn {
     /// Changes nothing.
-    Read(for<'a> fn(&'a ToolContext<'a>, Value) -> BoxFuture<'a, ToolResult>),
+    Read(for<'a> fn(&'a ToolCall<'a>, Value) -> BoxFuture<'a, ToolResult>),
     /// Changes data inside the given transaction.
-    Write(for<'a> fn(&'a ToolContext<'a>, Value, &'a mut dyn StoreTx) -> BoxFuture<'a, ToolResult>),
+    Write(for<'a> fn(&'a ToolCall<'a>, Value, &'a mut dyn StoreTx) -> BoxFuture<'a, ToolResult>),
 }
 
 /// Deserializes schema-checked arguments into the tool's own type.
-pub(super) fn parse_args<T: DeserializeOwned>(args: Value) -> Result<T, ToolFailure> {
+fn parse_args<T: DeserializeOwned>(args: Value) -> Result<T, ToolFailure> {
     serde_json::from_value(args).map_err(|e| {
         ToolFailure::Invalid(vec![FieldError {
             field: "arguments".into(),
@@ -99,7 +124,7 @@ pub(super) fn parse_args<T: DeserializeOwned>(args: Value) -> Result<T, ToolFail
 }
 
 /// Every tool, in the order `tools/list` shows them.
-pub(super) fn all() -> Vec<ToolSpec> {
+fn all() -> Vec<ToolSpec> {
     vec![
         items::create_item(),
         items::search_items(),
@@ -108,7 +133,7 @@ pub(super) fn all() -> Vec<ToolSpec> {
         items::get_item(),
         items::update_item(),
         items::delete_item(),
-        context::get_session_context(),
-        context::update_session_context(),
+        session_context::get_session_context(),
+        session_context::update_session_context(),
     ]
 }

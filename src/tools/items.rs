@@ -3,13 +3,14 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{BoxFuture, ToolContext, ToolFailure, ToolFn, ToolResult, parse_args};
-use crate::api::items::ItemOut;
+use super::registry::{Annotations, ToolCategory, ToolSpec, object, spec};
+use super::{BoxFuture, ToolCall, ToolFailure, ToolFn, ToolResult, parse_args};
 use crate::domain::item::{parse_category, parse_description, parse_name, parse_price, parse_tax};
-use crate::domain::{Item, ItemChanges, Money, NewItem, Permission, Role, time};
-use crate::error::FieldError;
-use crate::mcp::registry::{Annotations, ToolCategory, ToolSpec, object, spec};
+use crate::domain::validation::FieldError;
+use crate::domain::{Item, ItemChanges, Money, NewItem, Permission, time};
+use crate::service::items;
 use crate::store::{ItemFilter, StoreTx};
+use crate::views::ItemOut;
 
 fn item_json(item: &Item) -> Value {
     serde_json::to_value(ItemOut::from(item)).unwrap_or(Value::Null)
@@ -78,7 +79,7 @@ struct CreateArgs {
 }
 
 fn run_create<'a>(
-    ctx: &'a ToolContext<'a>,
+    ctx: &'a ToolCall<'a>,
     args: Value,
     tx: &'a mut dyn StoreTx,
 ) -> BoxFuture<'a, ToolResult> {
@@ -166,7 +167,7 @@ fn price_filter(value: Option<f64>, field: &str) -> Result<Option<i64>, ToolFail
         .transpose()
 }
 
-fn run_search<'a>(ctx: &'a ToolContext<'a>, args: Value) -> BoxFuture<'a, ToolResult> {
+fn run_search<'a>(ctx: &'a ToolCall<'a>, args: Value) -> BoxFuture<'a, ToolResult> {
     Box::pin(async move {
         let args: SearchArgs = parse_args(args)?;
         let query = args.query.trim().to_owned();
@@ -215,7 +216,7 @@ struct IdArgs {
     id: i64,
 }
 
-fn run_get<'a>(ctx: &'a ToolContext<'a>, args: Value) -> BoxFuture<'a, ToolResult> {
+fn run_get<'a>(ctx: &'a ToolCall<'a>, args: Value) -> BoxFuture<'a, ToolResult> {
     Box::pin(async move {
         let args: IdArgs = parse_args(args)?;
         match ctx.state.store.item(args.id).await? {
@@ -277,7 +278,7 @@ fn nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 fn run_update<'a>(
-    ctx: &'a ToolContext<'a>,
+    ctx: &'a ToolCall<'a>,
     args: Value,
     tx: &'a mut dyn StoreTx,
 ) -> BoxFuture<'a, ToolResult> {
@@ -296,23 +297,12 @@ fn run_update<'a>(
                 .map(|c| parse_category(c.as_deref()))
                 .transpose()?,
         };
-        let Some(item) = tx.item_for_update(args.id).await? else {
-            return Err(ToolFailure::Business(format!("item {} not found", args.id)));
-        };
-        let me = &ctx.principal.user;
-        if item.owner_id != me.id && me.role != Role::Admin {
-            return Err(ToolFailure::Denied(
-                "only the item's owner or an admin may update it".into(),
-            ));
-        }
-        match tx.update_item(args.id, &changes, time::now()).await? {
-            Some(item) => Ok(json!({
-                "action": "update_item",
-                "item": item_json(&item),
-                "message": format!("Item '{}' updated successfully", item.name),
-            })),
-            None => Err(ToolFailure::Business(format!("item {} not found", args.id))),
-        }
+        let item = items::update(tx, ctx.principal, args.id, &changes, time::now()).await?;
+        Ok(json!({
+            "action": "update_item",
+            "item": item_json(&item),
+            "message": format!("Item '{}' updated successfully", item.name),
+        }))
     })
 }
 
@@ -341,22 +331,13 @@ pub(super) fn delete_item() -> ToolSpec {
 }
 
 fn run_delete<'a>(
-    ctx: &'a ToolContext<'a>,
+    ctx: &'a ToolCall<'a>,
     args: Value,
     tx: &'a mut dyn StoreTx,
 ) -> BoxFuture<'a, ToolResult> {
     Box::pin(async move {
         let args: IdArgs = parse_args(args)?;
-        let Some(item) = tx.item_for_update(args.id).await? else {
-            return Err(ToolFailure::Business(format!("item {} not found", args.id)));
-        };
-        let principal = ctx.principal;
-        if item.owner_id != principal.user.id && !principal.has(Permission::DeleteItems) {
-            return Err(ToolFailure::Denied(
-                "only the item's owner or a holder of delete:items may delete it".into(),
-            ));
-        }
-        tx.delete_item(args.id).await?;
+        let item = items::delete(tx, ctx.principal, args.id).await?;
         Ok(json!({
             "action": "delete_item",
             "item_id": args.id,

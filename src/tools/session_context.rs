@@ -5,12 +5,12 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{BoxFuture, ToolContext, ToolFailure, ToolFn, ToolResult, parse_args};
+use super::registry::{Annotations, ToolCategory, ToolSpec, object, spec};
+use super::{BoxFuture, ToolCall, ToolFailure, ToolFn, ToolResult, parse_args};
 use crate::domain::Permission;
 use crate::domain::context::ContextChange;
 use crate::error::ApiError;
-use crate::mcp::context;
-use crate::mcp::registry::{Annotations, ToolCategory, ToolSpec, object, spec};
+use crate::service::session_context as context;
 use crate::store::StoreTx;
 
 fn session_arg() -> Value {
@@ -41,7 +41,7 @@ fn audit_view(arguments: &Value) -> Value {
 }
 
 /// The session to act on, or a failure the caller can fix.
-fn target<'a>(ctx: &'a ToolContext<'a>, argument: Option<&'a str>) -> Result<&'a str, ToolFailure> {
+fn target<'a>(ctx: &'a ToolCall<'a>, argument: Option<&'a str>) -> Result<&'a str, ToolFailure> {
     argument.or(ctx.session_id).ok_or_else(|| {
         ToolFailure::Business("no session: call within an MCP session, or pass session_id".into())
     })
@@ -50,9 +50,8 @@ fn target<'a>(ctx: &'a ToolContext<'a>, argument: Option<&'a str>) -> Result<&'a
 /// Session problems are results the caller sees, not transport errors.
 fn failure(e: ApiError) -> ToolFailure {
     match e {
-        ApiError::NotFound(m) | ApiError::PreconditionFailed(m) => ToolFailure::Business(m),
-        ApiError::PayloadTooLarge { limit } => {
-            ToolFailure::Business(format!("the context would exceed {limit} bytes"))
+        ApiError::NotFound(m) | ApiError::PreconditionFailed(m) | ApiError::PayloadTooLarge(m) => {
+            ToolFailure::Business(m)
         }
         other => other.into(),
     }
@@ -84,7 +83,7 @@ struct GetArgs {
     session_id: Option<String>,
 }
 
-fn run_get<'a>(ctx: &'a ToolContext<'a>, args: Value) -> BoxFuture<'a, ToolResult> {
+fn run_get<'a>(ctx: &'a ToolCall<'a>, args: Value) -> BoxFuture<'a, ToolResult> {
     Box::pin(async move {
         let args: GetArgs = parse_args(args)?;
         let id = target(ctx, args.session_id.as_deref())?.to_owned();
@@ -137,7 +136,7 @@ struct UpdateArgs {
 }
 
 fn run_update<'a>(
-    ctx: &'a ToolContext<'a>,
+    ctx: &'a ToolCall<'a>,
     args: Value,
     tx: &'a mut dyn StoreTx,
 ) -> BoxFuture<'a, ToolResult> {

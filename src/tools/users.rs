@@ -5,15 +5,16 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{BoxFuture, ToolContext, ToolFailure, ToolFn, ToolResult, parse_args};
-use crate::api::users::UserOut;
+use super::registry::{Annotations, ToolCategory, ToolSpec, object, spec};
+use super::{BoxFuture, ToolCall, ToolFailure, ToolFn, ToolResult, parse_args};
 use crate::audit::{self, Actor, Event};
-use crate::domain::credentials::{Email, FieldErrors, Password, Username, parse_full_name};
+use crate::domain::credentials::{Email, Password, Username, parse_full_name};
 use crate::domain::user::SELF_LOCKOUT;
+use crate::domain::validation::FieldErrors;
 use crate::domain::{Permission, Role, User, time};
-use crate::mcp::registry::{Annotations, ToolCategory, ToolSpec, object, spec};
 use crate::service::accounts;
 use crate::store::{NewUser, StoreTx, UserChanges};
+use crate::views::UserOut;
 
 fn user_json(user: &User) -> Value {
     serde_json::to_value(UserOut::from(user)).unwrap_or(Value::Null)
@@ -109,7 +110,7 @@ fn temporary_password() -> String {
 /// Records `events` in the call's transaction, so they commit with the
 /// change they describe, stamped with the call's door.
 async fn record(
-    ctx: &ToolContext<'_>,
+    ctx: &ToolCall<'_>,
     tx: &mut dyn StoreTx,
     events: Vec<Event>,
 ) -> Result<(), ToolFailure> {
@@ -121,7 +122,7 @@ async fn record(
 }
 
 fn run<'a>(
-    ctx: &'a ToolContext<'a>,
+    ctx: &'a ToolCall<'a>,
     args: Value,
     tx: &'a mut dyn StoreTx,
 ) -> BoxFuture<'a, ToolResult> {
@@ -158,12 +159,8 @@ fn run<'a>(
                         .unwrap_or_default(),
                     "password",
                 ));
-                errors.finish()?;
-                let (Some(username), Some(email), Some(full_name), Some(password)) =
-                    (username, email, full_name, password)
-                else {
-                    unreachable!("finish() returned Ok, so every field parsed");
-                };
+                let (username, email, full_name, password) =
+                    errors.finish((username, email, full_name, password))?;
                 let new = NewUser {
                     username: username.as_str().into(),
                     email: email.as_str().into(),
@@ -203,7 +200,7 @@ fn run<'a>(
                     .full_name
                     .as_deref()
                     .map(|n| errors.check(parse_full_name(Some(n))));
-                errors.finish()?;
+                errors.finish(())?;
                 let changes = if deactivate {
                     UserChanges {
                         is_active: Some(false),

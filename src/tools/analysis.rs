@@ -5,10 +5,10 @@ use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{BoxFuture, ToolContext, ToolFailure, ToolFn, ToolResult, parse_args};
+use super::registry::{Annotations, ToolCategory, ToolSpec, object, spec};
+use super::{BoxFuture, ToolCall, ToolFailure, ToolFn, ToolResult, parse_args};
+use crate::domain::validation::FieldError;
 use crate::domain::{Money, Permission};
-use crate::error::FieldError;
-use crate::mcp::registry::{Annotations, ToolCategory, ToolSpec, object, spec};
 use crate::store::{TimeWindow, TrendInterval};
 
 /// `analyze_items`.
@@ -108,7 +108,7 @@ fn average(cents: Option<f64>) -> Value {
     cents.map_or(Value::Null, |c| json!(Money::average_to_f64(c)))
 }
 
-fn run<'a>(ctx: &'a ToolContext<'a>, args: Value) -> BoxFuture<'a, ToolResult> {
+fn run<'a>(ctx: &'a ToolCall<'a>, args: Value) -> BoxFuture<'a, ToolResult> {
     Box::pin(async move {
         let args: Args = parse_args(args)?;
         let window = window(args.date_range.as_ref())?;

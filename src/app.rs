@@ -149,7 +149,7 @@ async fn limit_body<E: Endpoint>(ep: E, mut req: Request, limit: usize) -> poem:
                 )
                 .await;
             }
-            return Err(ApiError::PayloadTooLarge { limit }.into());
+            return Err(ApiError::body_over(limit).into());
         }
         Some(_) => {}
         None if chunked => {

@@ -11,14 +11,9 @@ use serde::Serialize;
 
 use crate::store::{LAST_ADMIN, StoreError};
 
-/// One invalid field of a request.
-#[derive(Debug, Clone, Serialize, Object, PartialEq, Eq)]
-pub struct FieldError {
-    /// The field's name (or JSON pointer for nested values).
-    pub field: String,
-    /// What is wrong with it.
-    pub message: String,
-}
+use crate::domain::validation::{FieldError, Invalid};
+use crate::request::current_request;
+use crate::service::items::ItemRefusal;
 
 /// The JSON body of every error response.
 #[derive(Debug, Clone, Serialize, Object)]
@@ -57,12 +52,15 @@ pub enum ApiError {
     /// An `If-Match` precondition does not hold (a stale version).
     #[error("{0}")]
     PreconditionFailed(String),
-    /// The body is larger than the configured limit.
-    #[error("request body is larger than {limit} bytes")]
-    PayloadTooLarge {
-        /// The limit in bytes.
-        limit: usize,
-    },
+    /// The request's `Content-Type` is not one the endpoint reads.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// No representation the client accepts (`Accept`) can be produced.
+    #[error("{0}")]
+    NotAcceptable(String),
+    /// The body is too large (see [`ApiError::body_over`]).
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// One or more fields are invalid.
     #[error("invalid request: {}", summarize(.0))]
     Validation(Vec<FieldError>),
@@ -90,7 +88,28 @@ fn summarize(errors: &[FieldError]) -> String {
         .join("; ")
 }
 
+impl From<ItemRefusal> for ApiError {
+    fn from(refusal: ItemRefusal) -> Self {
+        match refusal {
+            ItemRefusal::NotFound(_) => Self::NotFound(refusal.to_string()),
+            ItemRefusal::NotAllowed(why) => Self::Forbidden(why.into()),
+            ItemRefusal::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(invalid: Invalid) -> Self {
+        Self::Validation(invalid.0)
+    }
+}
+
 impl ApiError {
+    /// A body over the configured limit of `limit` bytes.
+    pub fn body_over(limit: usize) -> Self {
+        Self::PayloadTooLarge(format!("request body is larger than {limit} bytes"))
+    }
+
     /// A validation error on a single field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError {
@@ -107,9 +126,11 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -125,9 +146,11 @@ impl ApiError {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::NotAcceptable(_) => "not_acceptable",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Conflict(_) => "conflict",
             Self::PreconditionFailed(_) => "precondition_failed",
-            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Validation(_) => "validation_error",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable => "service_unavailable",
@@ -135,13 +158,30 @@ impl ApiError {
         }
     }
 
+    /// What a client or an audit row may be told: the message, except that
+    /// an internal failure is only named, with the request it happened in
+    /// (its cause goes to the log, see [`Self::log_cause`]).
+    pub fn public_message(&self, request_id: Option<&str>) -> String {
+        match (self, request_id) {
+            (Self::Internal(_), Some(id)) => format!("internal error (request {id})"),
+            (other, _) => other.to_string(),
+        }
+    }
+
+    /// Logs the cause of an internal failure, which no client sees.
+    pub fn log_cause(&self, request_id: Option<&str>) {
+        if let Self::Internal(cause) = self {
+            tracing::error!(%cause, request_id, "internal error");
+        }
+    }
+
     /// The JSON body. Internal causes are logged here and replaced by a safe message.
     pub fn body(&self) -> ErrorBody {
-        if let Self::Internal(cause) = self {
-            tracing::error!(%cause, "internal error");
-        }
+        let request = current_request();
+        let request_id = request.as_ref().map(|r| r.request_id.as_str());
+        self.log_cause(request_id);
         ErrorBody {
-            detail: self.to_string(),
+            detail: self.public_message(request_id),
             code: self.code().to_owned(),
             errors: match self {
                 Self::Validation(errors) => errors.clone(),
@@ -157,6 +197,9 @@ impl ApiError {
         match err.status() {
             StatusCode::NOT_FOUND => Self::NotFound("no such resource".into()),
             StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
+            StatusCode::NOT_ACCEPTABLE => Self::NotAcceptable(message),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType(message),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge(message),
             StatusCode::UNAUTHORIZED => Self::Unauthorized(message),
             StatusCode::FORBIDDEN => Self::Forbidden(message),
             status if status.is_client_error() => Self::BadRequest(message),
@@ -221,9 +264,12 @@ impl ApiResponse for ApiError {
             (401, "Missing, invalid, expired or revoked credentials."),
             (403, "The caller lacks a permission."),
             (404, "Not found."),
+            (405, "The method is not allowed on this path."),
+            (406, "No acceptable representation (see Accept)."),
             (409, "Conflicts with the current state."),
             (412, "An If-Match version is stale."),
             (413, "The body is too large."),
+            (415, "The Content-Type is not one this endpoint reads."),
             (422, "A field is invalid; `errors` lists each one."),
             (429, "Too many attempts; see Retry-After."),
             (500, "Unexpected failure."),

@@ -49,7 +49,7 @@ pub async fn read_body(req: &mut Request, limit: usize) -> Result<Bytes, ApiErro
         .into_bytes_limit(limit)
         .await
         .map_err(|e| match e {
-            poem::error::ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge { limit },
+            poem::error::ReadBodyError::PayloadTooLarge => ApiError::body_over(limit),
             other => ApiError::BadRequest(format!("cannot read the request body: {other}")),
         })
 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::ApiTags;
 use crate::audit::{Actor, Event};
 use crate::auth::{Auth, api_key};
-use crate::domain::credentials::FieldErrors;
+use crate::domain::validation::FieldErrors;
 use crate::domain::{ApiKey, AuditKind, Permission, User, time};
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -186,7 +186,7 @@ impl ApiKeysApi {
         {
             errors.push("expires_in_days", "must be between 1 and 3650");
         }
-        errors.finish()?;
+        errors.finish(())?;
         let expires_at = body
             .0
             .expires_in_days

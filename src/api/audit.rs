@@ -15,7 +15,7 @@ use super::ApiTags;
 use crate::audit::export::{self, Format};
 use crate::audit::{Verification, verify_chain};
 use crate::auth::Auth;
-use crate::domain::credentials::FieldErrors;
+use crate::domain::validation::FieldErrors;
 use crate::domain::{AuditKind, Outcome, Permission, Surface};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -269,7 +269,7 @@ impl AuditApi {
         if cursor.0.is_some_and(|c| c < 1) {
             errors.push("cursor", "must be a positive row number");
         }
-        errors.finish()?;
+        errors.finish(())?;
         let rows = self
             .state
             .store
@@ -381,7 +381,7 @@ impl AuditApi {
             from.0,
             to.0,
         );
-        errors.finish()?;
+        errors.finish(())?;
         let format = format.unwrap_or(Format::Ndjson);
         let chunks = export::stream(self.state.store.clone(), filter, format);
         let body = Body::from_bytes_stream(futures_util::TryStreamExt::map_err(chunks, |e| {

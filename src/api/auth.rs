@@ -9,17 +9,20 @@ use poem_openapi::payload::{Form, Json};
 use poem_openapi::{ApiRequest, ApiResponse, Object, OpenApi};
 use serde_json::json;
 
-use super::users::{UserCreate, UserOut};
+use super::users::UserCreate;
 use super::{ApiTags, Message};
 use crate::audit::{Actor, Event};
 use crate::auth::client_addr::client_addr;
 use crate::auth::tokens::{self, TokenPair};
 use crate::auth::{Auth, AuthMethod, authenticate};
-use crate::domain::credentials::{Email, FieldErrors, Password, Username, parse_full_name};
+use crate::domain::credentials::{Email, Password, Username, parse_full_name};
+use crate::domain::validation::FieldErrors;
 use crate::domain::{AuditKind, Outcome, Permission, Role, User, time};
 use crate::error::{ApiError, ApiResult};
+use crate::service::accounts;
 use crate::state::AppState;
 use crate::store::UserChanges;
+use crate::views::UserOut;
 
 /// Username and password.
 #[derive(Debug, Object, serde::Deserialize)]
@@ -175,85 +178,15 @@ impl AuthApi {
         if credentials.password.len() > MAX_LOGIN_PASSWORD {
             return Err(ApiError::invalid("password", "is too long"));
         }
-        let state = &self.state;
-        let store = state.store.as_ref();
-        let addr = client_addr(req, &state.settings.trusted_proxies);
-        let now = time::now();
-        let typed = &credentials.username;
-        let attempt = || {
-            Event::new(
-                AuditKind::Auth,
-                "login",
-                Actor::typed(typed),
-                json!({"username": typed}),
-            )
-        };
-        if let Err(refused) = state.login_throttle.check(store, typed, addr, now).await {
-            state
-                .audit(attempt().failed(Outcome::RateLimited, refused.to_string()))
-                .await?;
-            return Err(refused);
-        }
-        let user = store.user_by_username(typed).await?;
-        let verified = state
-            .passwords
-            .verify(
-                user.as_ref().map(|u| u.password_hash.as_str()),
-                &credentials.password,
-            )
-            .await?;
-        let Some(user) = user.filter(|_| verified) else {
-            let refused = "incorrect username or password";
-            state
-                .audit(attempt().failed(Outcome::Denied, refused))
-                .await?;
-            if let Some(until) = state
-                .login_throttle
-                .record_failure(store, typed, addr, now)
-                .await?
-            {
-                tracing::warn!(username = %typed, client = ?addr, "login locked after repeated failures");
-                let details =
-                    json!({"username": typed, "client_addr": addr, "locked_until": until});
-                let locked = Event::new(
-                    AuditKind::Auth,
-                    "login_locked",
-                    Actor::typed(typed),
-                    details,
-                )
-                .failed(Outcome::RateLimited, "too many failed logins");
-                state.audit(locked).await?;
-            }
-            return Err(ApiError::Unauthorized(refused.into()));
-        };
-        if !user.is_active {
-            let refused = "this account is deactivated";
-            state
-                .audit(attempt().failed(Outcome::Denied, refused))
-                .await?;
-            return Err(ApiError::Forbidden(refused.into()));
-        }
-        state
-            .login_throttle
-            .record_success(store, &user.username)
-            .await?;
-        store.record_login(user.id, now).await?;
-        let pair = tokens::issue_pair(state, &user).await?;
-        let user = User {
-            last_login_at: Some(now),
-            ..user
-        };
-        let details = json!({"username": user.username});
-        state
-            .audit(Event::new(
-                AuditKind::Auth,
-                "login",
-                Actor::user(&user),
-                details,
-            ))
-            .await?;
-        tracing::info!(user_id = %user.id, "login");
-        Ok(Json(TokenResponse::new(state, pair, &user)))
+        let addr = client_addr(req, &self.state.settings.trusted_proxies);
+        let (user, pair) = accounts::log_in(
+            &self.state,
+            &credentials.username,
+            &credentials.password,
+            addr,
+        )
+        .await?;
+        Ok(Json(TokenResponse::new(&self.state, pair, &user)))
     }
 
     /// Exchange a refresh token for a new pair. Each refresh token works
@@ -348,7 +281,7 @@ impl AuthApi {
             .full_name
             .as_deref()
             .map(|n| errors.check(parse_full_name(Some(n))));
-        errors.finish()?;
+        errors.finish(())?;
         let changes = UserChanges {
             username: username.flatten().map(|u| u.as_str().to_owned()),
             email: email.flatten().map(|e| e.as_str().to_owned()),

@@ -2,63 +2,20 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use serde::Serialize;
-use uuid::Uuid;
 
 use super::ApiTags;
 use crate::auth::Auth;
-use crate::domain::credentials::FieldErrors;
 use crate::domain::item::{parse_category, parse_description, parse_name, parse_price, parse_tax};
-use crate::domain::{Item, ItemChanges, Money, NewItem, Permission, Role, time};
+use crate::domain::validation::FieldErrors;
+use crate::domain::{Item, ItemChanges, Money, NewItem, Permission, time};
 use crate::error::{ApiError, ApiResult};
+use crate::service::items;
 use crate::state::AppState;
 use crate::store::{ItemFilter, ItemSort};
-
-/// An item as the API shows it. Money is a number with at most 2 decimals.
-#[derive(Debug, Object, Serialize)]
-pub struct ItemOut {
-    /// Stable id.
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// Description.
-    #[oai(nullable)]
-    pub description: Option<String>,
-    /// Price.
-    pub price: f64,
-    /// Tax.
-    #[oai(nullable)]
-    pub tax: Option<f64>,
-    /// Category.
-    #[oai(nullable)]
-    pub category: Option<String>,
-    /// Who created it.
-    pub owner_id: Uuid,
-    /// When it was created.
-    pub created_at: DateTime<Utc>,
-    /// When it last changed.
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<&Item> for ItemOut {
-    fn from(item: &Item) -> Self {
-        Self {
-            id: item.id,
-            name: item.name.clone(),
-            description: item.description.clone(),
-            price: item.price.to_f64(),
-            tax: item.tax.map(Money::to_f64),
-            category: item.category.clone(),
-            owner_id: item.owner_id,
-            created_at: item.created_at,
-            updated_at: item.updated_at,
-        }
-    }
-}
+use crate::views::ItemOut;
 
 /// A new item.
 #[derive(Debug, Object)]
@@ -210,7 +167,7 @@ impl ItemsApi {
                 None
             }
         };
-        errors.finish()?;
+        errors.finish(())?;
         let filter = ItemFilter {
             text: text.map(str::to_owned),
             category: category.flatten(),
@@ -240,12 +197,8 @@ impl ItemsApi {
         let price = errors.check(parse_price(body.price));
         let tax = errors.check(parse_tax(body.tax));
         let category = errors.check(parse_category(body.category.as_deref()));
-        errors.finish()?;
-        let (Some(name), Some(description), Some(price), Some(tax), Some(category)) =
-            (name, description, price, tax, category)
-        else {
-            unreachable!("finish() returned Ok, so every field parsed");
-        };
+        let (name, description, price, tax, category) =
+            errors.finish((name, description, price, tax, category))?;
         let new = NewItem {
             name,
             description,
@@ -294,22 +247,9 @@ impl ItemsApi {
                 .as_deref()
                 .and_then(|c| errors.check(parse_category(Some(c)))),
         };
-        errors.finish()?;
-        let me = &auth.0.user;
+        errors.finish(())?;
         let mut tx = self.state.store.begin().await?;
-        let item = tx
-            .item_for_update(id.0)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("item {} not found", id.0)))?;
-        if item.owner_id != me.id && me.role != Role::Admin {
-            return Err(ApiError::Forbidden(
-                "only the item's owner or an admin may update it".into(),
-            ));
-        }
-        let item = tx
-            .update_item(id.0, &changes, time::now())
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("item {} not found", id.0)))?;
+        let item = items::update(tx.as_mut(), &auth.0, id.0, &changes, time::now()).await?;
         tx.commit().await?;
         Ok(Json(ItemOut::from(&item)))
     }
@@ -317,17 +257,8 @@ impl ItemsApi {
     /// Delete an item (its owner, or a holder of `delete:items`).
     #[oai(path = "/:id", method = "delete")]
     async fn delete(&self, auth: Auth, id: Path<i64>) -> ApiResult<ItemDeleted> {
-        let principal = &auth.0;
         let mut tx = self.state.store.begin().await?;
-        let item = tx
-            .item_for_update(id.0)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("item {} not found", id.0)))?;
-        let owner = item.owner_id == principal.user.id && principal.has(Permission::WriteItems);
-        if !owner {
-            principal.require(Permission::DeleteItems)?;
-        }
-        tx.delete_item(id.0).await?;
+        items::delete(tx.as_mut(), &auth.0, id.0).await?;
         tx.commit().await?;
         Ok(ItemDeleted::Deleted)
     }

@@ -10,19 +10,18 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::ToJSON;
 use poem_openapi::{Object, OpenApi};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::rendered::RenderedJson;
 use super::{ApiTags, Message};
-use crate::audit::{Actor, Event};
-use crate::auth::{Auth, Principal};
-use crate::domain::{AuditKind, Permission, Role, Session, Surface, time};
+use crate::auth::Auth;
+use crate::domain::{Permission, Role, Session, Surface, time};
 use crate::error::{ApiError, ApiResult};
-use crate::mcp::{self, CallContext, ToolCategory, ToolSpec};
 use crate::request::current_request;
+use crate::service::sessions::{self, Opening, may_manage};
 use crate::state::AppState;
-use crate::store::NewSession;
+use crate::tools::{self, CallOrigin, ToolCategory, ToolSpec};
 
 /// A new session.
 #[derive(Debug, Object)]
@@ -278,35 +277,19 @@ impl McpRestApi {
     }
 }
 
-/// The caller may see and end this session: its owner, or `admin:mcp`.
-fn may_manage(principal: &Principal, session: &Session) -> bool {
-    session.user_id == principal.user.id || principal.has(Permission::AdminMcp)
-}
-
 #[OpenApi(prefix_path = "/api/v1/mcp", tag = "ApiTags::Mcp")]
 impl McpRestApi {
     /// Open a session to group tool calls (it expires after the idle TTL).
     #[oai(path = "/session", method = "post")]
     async fn create_session(&self, auth: Auth) -> ApiResult<Json<SessionCreated>> {
         auth.0.require(Permission::UseMcpTools)?;
-        let now = time::now();
-        let new = NewSession {
+        let opening = Opening {
             id: Uuid::new_v4().to_string(),
-            user_id: auth.0.user.id,
             surface: Surface::Rest,
             protocol_version: None,
             client_info: None,
-            expires_at: now + self.state.session_idle_ttl(),
         };
-        let session = self.state.store.create_session(&new, now).await?;
-        let event = Event::new(
-            AuditKind::Admin,
-            "session_opened",
-            Actor::principal(&auth.0),
-            json!({"surface": "rest"}),
-        )
-        .in_session(&session.id);
-        self.state.audit(event).await?;
+        let session = sessions::open(&self.state, &auth.0, opening).await?;
         Ok(Json(SessionCreated {
             message: format!("MCP session created (User: {})", auth.0.user.username),
             session_id: session.id,
@@ -331,23 +314,9 @@ impl McpRestApi {
             .await?
             .filter(|s| may_manage(&auth.0, s))
             .ok_or_else(not_found)?;
-        if !self
-            .state
-            .store
-            .close_session(&session.id, time::now())
-            .await?
-        {
+        if !sessions::close(&self.state, &auth.0, &session).await? {
             return Err(not_found());
         }
-        let details = json!({"owner_id": session.user_id});
-        let event = Event::new(
-            AuditKind::Admin,
-            "session_closed",
-            Actor::principal(&auth.0),
-            details,
-        )
-        .in_session(&session.id);
-        self.state.audit(event).await?;
         Ok(Json(Message {
             message: "Session closed successfully".into(),
         }))
@@ -402,13 +371,13 @@ impl McpRestApi {
     ) -> ApiResult<Json<ExecuteResponse>> {
         let body = body.0;
         let request = current_request();
-        let call = CallContext {
+        let call = CallOrigin {
             surface: Surface::Rest,
             session_id: body.session_id.filter(|s| !s.is_empty()),
             request_id: request.as_ref().map(|r| r.request_id.clone()),
             client_addr: request.and_then(|r| r.client_addr),
         };
-        let outcome = mcp::execute(
+        let outcome = tools::execute(
             &self.state,
             &auth.0,
             &body.tool_name,

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -13,57 +12,15 @@ use super::ApiTags;
 use super::api_keys::{GeneratedKey, create_key};
 use crate::audit::Actor;
 use crate::auth::Auth;
-use crate::domain::credentials::{Email, FieldErrors, Password, Username, parse_full_name};
+use crate::domain::credentials::{Email, Password, Username, parse_full_name};
 use crate::domain::user::SELF_LOCKOUT;
-use crate::domain::{Permission, Role, User, time};
+use crate::domain::validation::FieldErrors;
+use crate::domain::{Permission, Role, time};
 use crate::error::{ApiError, ApiResult};
 use crate::service::accounts;
 use crate::state::AppState;
 use crate::store::{NewUser, UserChanges};
-
-/// A user as the API shows it (the tutorial's shape; never a password or key).
-#[derive(Debug, Object, serde::Serialize)]
-pub struct UserOut {
-    /// Stable id.
-    pub id: Uuid,
-    /// Email address (lower-case).
-    pub email: String,
-    /// Login name.
-    pub username: String,
-    /// Display name.
-    #[oai(nullable)]
-    pub full_name: Option<String>,
-    /// Role.
-    pub role: Role,
-    /// What the role allows.
-    pub permissions: Vec<Permission>,
-    /// Inactive users cannot log in.
-    pub is_active: bool,
-    /// When the account was created.
-    pub created_at: DateTime<Utc>,
-    /// When it last changed.
-    pub updated_at: DateTime<Utc>,
-    /// Last successful login.
-    #[oai(nullable)]
-    pub last_login: Option<DateTime<Utc>>,
-}
-
-impl From<&User> for UserOut {
-    fn from(user: &User) -> Self {
-        Self {
-            id: user.id,
-            email: user.email.clone(),
-            username: user.username.clone(),
-            full_name: user.full_name.clone(),
-            role: user.role,
-            permissions: user.role.permissions().to_vec(),
-            is_active: user.is_active,
-            created_at: user.created_at,
-            updated_at: user.updated_at,
-            last_login: user.last_login_at,
-        }
-    }
-}
+use crate::views::UserOut;
 
 /// A new account.
 #[derive(Debug, Object)]
@@ -90,12 +47,8 @@ impl UserCreate {
         let email = errors.check(Email::parse(&self.email));
         let password = errors.check(Password::parse(&self.password, "password"));
         let full_name = errors.check(parse_full_name(self.full_name.as_deref()));
-        errors.finish()?;
-        let (Some(username), Some(email), Some(password), Some(full_name)) =
-            (username, email, password, full_name)
-        else {
-            unreachable!("finish() returned Ok, so every field parsed");
-        };
+        let (username, email, password, full_name) =
+            errors.finish((username, email, password, full_name))?;
         Ok(NewUser {
             username: username.as_str().to_owned(),
             email: email.as_str().to_owned(),
@@ -170,7 +123,7 @@ impl UsersApi {
         if offset < 0 {
             errors.push("offset", "must not be negative");
         }
-        errors.finish()?;
+        errors.finish(())?;
         let (users, total) = self.state.store.list_users(limit, offset).await?;
         Ok(UserList::Ok(
             Json(users.iter().map(UserOut::from).collect()),
@@ -222,7 +175,7 @@ impl UsersApi {
             .full_name
             .as_deref()
             .map(|n| errors.check(parse_full_name(Some(n))));
-        errors.finish()?;
+        errors.finish(())?;
         let changes = UserChanges {
             username: None,
             email: email.flatten().map(|e| e.as_str().to_owned()),

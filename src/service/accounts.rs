@@ -1,11 +1,17 @@
-//! Accounts: which admin events a user's creation or change records. REST,
-//! the `manage_users` tool on both tool doors, and the CLI all record these
-//! same events, so an auditor's filter finds a change whichever door made it.
+//! Accounts: the login flow, and which admin events a user's creation or
+//! change records. REST, the `manage_users` tool on both tool doors, and
+//! the CLI all record these same events, so an auditor's filter finds a
+//! change whichever door made it.
+
+use std::net::IpAddr;
 
 use serde_json::json;
 
 use crate::audit::{Actor, Event};
-use crate::domain::{AuditKind, User};
+use crate::auth::tokens::{self, TokenPair};
+use crate::domain::{AuditKind, Outcome, User, time};
+use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::UserChanges;
 
 /// The event of `user` created by `actor` (an admin, or the CLI).
@@ -56,4 +62,89 @@ pub fn user_changed(
         events.push(Event::new(AuditKind::Admin, "user_updated", actor, details));
     }
     events
+}
+
+/// The login flow: throttled per username and client address, the
+/// password verified off the runtime (unknown usernames against a dummy
+/// hash), deactivated accounts refused, every attempt recorded. Returns
+/// the user as of this login and a fresh token pair. The REST login and,
+/// later, the browser sign-in call this.
+pub async fn log_in(
+    state: &AppState,
+    typed: &str,
+    password: &str,
+    addr: Option<IpAddr>,
+) -> Result<(User, TokenPair), ApiError> {
+    let store = state.store.as_ref();
+    let now = time::now();
+    let attempt = || {
+        Event::new(
+            AuditKind::Auth,
+            "login",
+            Actor::typed(typed),
+            json!({"username": typed}),
+        )
+    };
+    if let Err(refused) = state.login_throttle.check(store, typed, addr, now).await {
+        state
+            .audit(attempt().failed(Outcome::RateLimited, refused.to_string()))
+            .await?;
+        return Err(refused);
+    }
+    let user = store.user_by_username(typed).await?;
+    let verified = state
+        .passwords
+        .verify(user.as_ref().map(|u| u.password_hash.as_str()), password)
+        .await?;
+    let Some(user) = user.filter(|_| verified) else {
+        let refused = "incorrect username or password";
+        state
+            .audit(attempt().failed(Outcome::Denied, refused))
+            .await?;
+        if let Some(until) = state
+            .login_throttle
+            .record_failure(store, typed, addr, now)
+            .await?
+        {
+            tracing::warn!(username = %typed, client = ?addr, "login locked after repeated failures");
+            let details = json!({"username": typed, "client_addr": addr, "locked_until": until});
+            let locked = Event::new(
+                AuditKind::Auth,
+                "login_locked",
+                Actor::typed(typed),
+                details,
+            )
+            .failed(Outcome::RateLimited, "too many failed logins");
+            state.audit(locked).await?;
+        }
+        return Err(ApiError::Unauthorized(refused.into()));
+    };
+    if !user.is_active {
+        let refused = "this account is deactivated";
+        state
+            .audit(attempt().failed(Outcome::Denied, refused))
+            .await?;
+        return Err(ApiError::Forbidden(refused.into()));
+    }
+    state
+        .login_throttle
+        .record_success(store, &user.username)
+        .await?;
+    store.record_login(user.id, now).await?;
+    let pair = tokens::issue_pair(state, &user).await?;
+    let user = User {
+        last_login_at: Some(now),
+        ..user
+    };
+    let details = json!({"username": user.username});
+    state
+        .audit(Event::new(
+            AuditKind::Auth,
+            "login",
+            Actor::user(&user),
+            details,
+        ))
+        .await?;
+    tracing::info!(user_id = %user.id, "login");
+    Ok((user, pair))
 }

@@ -2,3 +2,6 @@
 //! calls these and only translates its own input and output.
 
 pub mod accounts;
+pub mod items;
+pub mod session_context;
+pub mod sessions;

@@ -1,0 +1,89 @@
+//! Sessions: opening one for its user on a door, closing it, and who may
+//! manage it, each with its audit event. The REST facade (`POST /session`,
+//! `DELETE /session/{id}`) and the `/mcp` door (`initialize`, `DELETE`)
+//! both call these.
+
+use serde_json::{Value, json};
+
+use crate::audit::{Actor, Event};
+use crate::auth::Principal;
+use crate::domain::{AuditKind, Permission, Session, Surface, time};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::NewSession;
+
+/// How a session starts: on which door, and what the client said of itself.
+pub struct Opening {
+    /// The session's id: a random UUID on REST, rmcp's on `/mcp`.
+    pub id: String,
+    /// The door.
+    pub surface: Surface,
+    /// The protocol revision the client asked for (`/mcp` only).
+    pub protocol_version: Option<String>,
+    /// What the client says it is (`/mcp` only).
+    pub client_info: Option<Value>,
+}
+
+/// The caller may see and end this session: its owner, or `admin:mcp`.
+pub fn may_manage(principal: &Principal, session: &Session) -> bool {
+    session.user_id == principal.user.id || principal.has(Permission::AdminMcp)
+}
+
+/// Opens a session for `principal`, idle-expiring after the configured
+/// TTL, and records `session_opened`.
+pub async fn open(
+    state: &AppState,
+    principal: &Principal,
+    opening: Opening,
+) -> Result<Session, ApiError> {
+    let now = time::now();
+    let new = NewSession {
+        id: opening.id,
+        user_id: principal.user.id,
+        surface: opening.surface,
+        protocol_version: opening.protocol_version,
+        client_info: opening.client_info.as_ref().map(Value::to_string),
+        expires_at: now + state.session_idle_ttl(),
+    };
+    let session = state.store.create_session(&new, now).await?;
+    let mut details = json!({"surface": opening.surface.as_str()});
+    if opening.surface == Surface::Mcp {
+        details["protocol_version"] = json!(new.protocol_version);
+        details["client_info"] = json!(opening.client_info);
+    }
+    let event = Event::new(
+        AuditKind::Admin,
+        "session_opened",
+        Actor::principal(principal),
+        details,
+    )
+    .in_session(&session.id);
+    state.audit(event).await?;
+    Ok(session)
+}
+
+/// Closes `session` as `principal` (who [`may_manage`] it) and records
+/// `session_closed`; `false` if it was already closed. A `/mcp` session's
+/// transport state goes with it, so no replica can restore it.
+pub async fn close(
+    state: &AppState,
+    principal: &Principal,
+    session: &Session,
+) -> Result<bool, ApiError> {
+    if !state.store.close_session(&session.id, time::now()).await? {
+        return Ok(false);
+    }
+    if session.surface == Surface::Mcp {
+        state.store.delete_transport_state(&session.id).await?;
+    }
+    let details = json!({"surface": session.surface.as_str(), "owner_id": session.user_id});
+    let event = Event::new(
+        AuditKind::Admin,
+        "session_closed",
+        Actor::principal(principal),
+        details,
+    )
+    .in_session(&session.id);
+    state.audit(event).await?;
+    Ok(true)
+}

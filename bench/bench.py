@@ -450,8 +450,21 @@ class Bench:
         lines += [f"| {t} | {m} | {v} |" for t, m, v in self.targets()]
         lines += ["", "## Notes", ""] + [f"- {n}" for n in self.notes] + [""]
         text = "\n".join(lines)
-        OUT.write_text(text)
+        OUT.write_text(text + kept_measurements())
         print(text)
+
+
+# The hand-written section of BENCHMARKS.md, which each run keeps as it is:
+# one-off measurements that explain design choices the code's comments name.
+KEPT = "## Measurements behind design choices"
+
+
+def kept_measurements():
+    """The kept section of the committed BENCHMARKS.md, or nothing."""
+    committed = ROOT / "BENCHMARKS.md"
+    text = committed.read_text() if committed.exists() else ""
+    at = text.find(KEPT)
+    return "" if at < 0 else "\n" + text[at:]
 
 
 def main():

@@ -163,7 +163,7 @@ async fn limit_body<E: Endpoint>(ep: E, mut req: Request, limit: usize) -> poem:
 
 /// Accepts TCP connections with Nagle's algorithm off. Streamed responses
 /// (SSE on `/mcp`, audit exports) go out in small writes; with Nagle on, a
-/// write after the first waits for the client's delayed ACK, about 40 ms.
+/// write after the first waits for the client's delayed ACK.
 struct NoDelayAcceptor(TcpAcceptor);
 
 impl Acceptor for NoDelayAcceptor {

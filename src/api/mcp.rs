@@ -376,6 +376,7 @@ impl McpRestApi {
             session_id: body.session_id.filter(|s| !s.is_empty()),
             request_id: request.as_ref().map(|r| r.request_id.clone()),
             client_addr: request.and_then(|r| r.client_addr),
+            session_verified: false,
         };
         let outcome = tools::execute(
             &self.state,

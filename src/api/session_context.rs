@@ -78,8 +78,15 @@ impl SessionContextApi {
         auth.0.require(Permission::UseMcpTools)?;
         let expected = expected_version(if_match)?;
         let mut tx = self.state.store.begin().await?;
-        let (view, session) =
-            context::write(&self.state, tx.as_mut(), &auth.0, id, change, expected).await?;
+        let (view, session) = context::write(
+            self.state.settings.session_context_max_bytes,
+            tx.as_mut(),
+            &auth.0,
+            id,
+            change,
+            expected,
+        )
+        .await?;
         if view.foreign {
             context::append_admin_event(tx.as_mut(), view.admin_event(&auth.0, action, &session))
                 .await?;

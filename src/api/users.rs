@@ -12,7 +12,7 @@ use super::ApiTags;
 use super::api_keys::{GeneratedKey, create_key};
 use crate::audit::Actor;
 use crate::auth::Auth;
-use crate::domain::credentials::{Email, Password, Username, parse_full_name};
+use crate::domain::credentials::{Email, parse_full_name};
 use crate::domain::user::SELF_LOCKOUT;
 use crate::domain::validation::FieldErrors;
 use crate::domain::{Permission, Role, time};
@@ -42,20 +42,14 @@ pub struct UserCreate {
 impl UserCreate {
     /// Validates every field, reporting all bad ones at once, and hashes the password.
     pub async fn parse(&self, state: &AppState, role: Role) -> ApiResult<NewUser> {
-        let mut errors = FieldErrors::default();
-        let username = errors.check(Username::parse(&self.username));
-        let email = errors.check(Email::parse(&self.email));
-        let password = errors.check(Password::parse(&self.password, "password"));
-        let full_name = errors.check(parse_full_name(self.full_name.as_deref()));
-        let (username, email, password, full_name) =
-            errors.finish((username, email, password, full_name))?;
-        Ok(NewUser {
-            username: username.as_str().to_owned(),
-            email: email.as_str().to_owned(),
-            full_name,
+        let fields = accounts::AccountFields {
+            username: &self.username,
+            email: &self.email,
+            password: &self.password,
+            full_name: self.full_name.as_deref(),
             role,
-            password_hash: state.passwords.hash(password.expose()).await?,
-        })
+        };
+        accounts::new_user(&state.passwords, fields).await
     }
 }
 

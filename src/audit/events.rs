@@ -184,7 +184,12 @@ pub fn entry_stamped(event: Event, stamp: Stamp) -> AuditEntry {
 
 /// Appends `event` to the audit chain in a transaction of its own.
 pub async fn record(store: &dyn Store, event: Event) -> StoreResult<()> {
+    record_stamped(store, event, Stamp::current()).await
+}
+
+/// Appends `event`, stamped with `stamp`, in a transaction of its own.
+pub async fn record_stamped(store: &dyn Store, event: Event, stamp: Stamp) -> StoreResult<()> {
     let mut tx = store.begin().await?;
-    tx.append_audit(&entry(event)).await?;
+    tx.append_audit(&entry_stamped(event, stamp)).await?;
     tx.commit().await
 }

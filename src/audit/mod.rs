@@ -6,5 +6,5 @@ pub mod events;
 pub mod export;
 pub mod verify;
 
-pub use events::{Actor, Event, Stamp, entry, entry_stamped, record};
+pub use events::{Actor, Event, Stamp, entry, entry_stamped, record, record_stamped};
 pub use verify::{Verification, verify_chain};

@@ -113,14 +113,15 @@ impl Passwords {
 
 /// The runtime's workers count as busy serving requests when they were
 /// busy at least this share of the time since a hashing thread last looked.
-/// Requests that saturate two cores keep the workers busy 40 to 50% of the
-/// time (the rest goes to the kernel and the clients); logins alone, whose
-/// work is the hash, keep them well below this (a pure login storm still
-/// runs at the ideal rate).
+/// Requests that saturate the cores keep the workers busy well above it
+/// (the rest goes to the kernel and the clients); logins alone, whose work
+/// is the hash, keep them below it, so a pure login storm still runs at the
+/// ideal rate. Figures: BENCHMARKS.md, "Measurements behind design choices".
 const BUSY_WORKERS: f64 = 0.25;
 
 /// While the workers are busy, a hashing thread hashes at most one part in
-/// this many of the time: 5%, about three logins a second per thread.
+/// this many of the time (5%): small enough not to lift other requests' tail
+/// latency, large enough that logins go on.
 const HASHING_SHARE_UNDER_LOAD: u32 = 20;
 
 /// Keeps a hashing thread's share of the CPU small while the runtime's
@@ -129,11 +130,9 @@ const HASHING_SHARE_UNDER_LOAD: u32 = 20;
 /// `SCHED_IDLE` alone is not enough when requests saturate the cores: the
 /// hash then fills every short gap between them, and each wake-up that
 /// preempts it, or waits behind a request thread that was placed on the
-/// other core, adds to their tail latency. Measured on two cores, with any
-/// `SCHED_IDLE` load (argon2 or a plain loop), `/health`'s p99 rose to 2.5 to
-/// 4 times its idle p99; with that load limited to 5% of a core, to about
-/// 1.2 times. So a busy runtime gets the CPU, and logins still progress at
-/// a floor of [`HASHING_SHARE_UNDER_LOAD`]. With idle workers (a pure login
+/// other core, adds to their tail latency (measured: BENCHMARKS.md,
+/// "Measurements behind design choices"). So a busy runtime gets the CPU,
+/// and logins still progress at a floor of [`HASHING_SHARE_UNDER_LOAD`]. With idle workers (a pure login
 /// storm) hashing runs flat out.
 struct LoadGovernor {
     metrics: Option<RuntimeMetrics>,

@@ -9,10 +9,10 @@ use serde_json::json;
 
 use crate::audit::{self, Actor, Event};
 use crate::auth::password::Passwords;
-use crate::domain::credentials::{Email, Password, Username, parse_full_name};
+use crate::domain::credentials::Password;
 use crate::domain::{AuditKind, Role, User, time};
 use crate::service::accounts;
-use crate::store::{NewUser, Store, UserChanges};
+use crate::store::{Store, UserChanges};
 
 /// Options of `aiapi users`.
 #[derive(Debug, Args)]
@@ -94,13 +94,14 @@ async fn execute(store: &dyn Store, command: UsersCommand) -> Result<(), CliErro
         } => {
             let role = parse_role(&role)?;
             let password = read_password(&format!("password for {username}: "))?;
-            let new = NewUser {
-                username: Username::parse(&username).map_err(invalid)?.as_str().into(),
-                email: Email::parse(&email).map_err(invalid)?.as_str().into(),
-                full_name: parse_full_name(full_name.as_deref()).map_err(invalid)?,
+            let fields = accounts::AccountFields {
+                username: &username,
+                email: &email,
+                password: password.expose(),
+                full_name: full_name.as_deref(),
                 role,
-                password_hash: passwords.hash(password.expose()).await.map_err(api)?,
             };
+            let new = accounts::new_user(&passwords, fields).await.map_err(api)?;
             let user = store
                 .create_user(&new, time::now())
                 .await

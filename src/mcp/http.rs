@@ -18,8 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::server::McpServer;
 use super::session_store::DbSessionStore;
-use crate::auth::authenticate;
-use crate::domain::{Permission, Surface, time};
+use crate::auth::{Principal, authenticate};
+use crate::domain::{Permission, Session, Surface, time};
 use crate::error::ApiError;
 use crate::nul_guard::value_has_nul;
 use crate::request::current_request;
@@ -111,100 +111,17 @@ impl Endpoint for McpEndpoint {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
-        let state = &self.state;
-        let principal = match authenticate(state, req.headers()).await {
+        let principal = match self.authorize(&req).await {
             Ok(principal) => principal,
-            Err(e) => {
-                let mut resp =
-                    jsonrpc_error(StatusCode::UNAUTHORIZED, UNAUTHORIZED, &e.to_string());
-                let challenge =
-                    format!("Bearer resource_metadata=\"{}\"", self.resource_metadata());
-                if let Ok(value) = HeaderValue::from_str(&challenge) {
-                    resp.headers_mut().insert(header::WWW_AUTHENTICATE, value);
-                }
-                return Ok(resp);
-            }
+            Err(refused) => return Ok(refused),
         };
-        if !principal.has(Permission::UseMcpTools) {
-            let mut resp = jsonrpc_error(
-                StatusCode::FORBIDDEN,
-                FORBIDDEN,
-                "missing permission use:mcp_tools",
-            );
-            let challenge = format!(
-                "Bearer error=\"insufficient_scope\", scope=\"use:mcp_tools\", resource_metadata=\"{}\"",
-                self.resource_metadata()
-            );
-            if let Ok(value) = HeaderValue::from_str(&challenge) {
-                resp.headers_mut().insert(header::WWW_AUTHENTICATE, value);
-            }
-            return Ok(resp);
-        }
-
-        // Read the body to answer what rmcp would refuse in plain text.
-        let mut initialize: Option<Value> = None;
-        if req.method() == Method::POST {
-            let bytes = req.take_body().into_bytes().await.unwrap_or_default();
-            match serde_json::from_slice::<Value>(&bytes) {
-                Err(_) => {
-                    return Ok(jsonrpc_error(
-                        StatusCode::BAD_REQUEST,
-                        PARSE_ERROR,
-                        "parse error: the body is not JSON",
-                    ));
-                }
-                Ok(Value::Array(_)) => {
-                    return Ok(jsonrpc_error(
-                        StatusCode::BAD_REQUEST,
-                        INVALID_REQUEST,
-                        "JSON-RPC batches are not supported: send one message per request",
-                    ));
-                }
-                Ok(message) => {
-                    if !is_jsonrpc_message(&message) {
-                        return Ok(jsonrpc_error(
-                            StatusCode::BAD_REQUEST,
-                            INVALID_REQUEST,
-                            "not a JSON-RPC 2.0 message: an object with \"jsonrpc\": \"2.0\" and a method, result or error",
-                        ));
-                    }
-                    if value_has_nul(&message) {
-                        return Ok(jsonrpc_error(
-                            StatusCode::BAD_REQUEST,
-                            INVALID_REQUEST,
-                            "NUL characters (U+0000) are not accepted",
-                        ));
-                    }
-                    if message.get("method").and_then(Value::as_str) == Some("initialize") {
-                        initialize = message.get("params").cloned();
-                    }
-                }
-            }
-            req.set_body(Body::from(bytes));
-        }
-
-        let session = match session_header(&req) {
-            Some(id) => {
-                let open = state
-                    .store
-                    .session(&id)
-                    .await
-                    .map_err(ApiError::from)?
-                    .filter(|s| {
-                        s.surface == Surface::Mcp
-                            && s.user_id == principal.user.id
-                            && s.is_open(time::now())
-                    });
-                if open.is_none() {
-                    return Ok(jsonrpc_error(
-                        StatusCode::NOT_FOUND,
-                        SESSION_NOT_FOUND,
-                        "session not found",
-                    ));
-                }
-                open
-            }
-            None => None,
+        let initialize = match read_message(&mut req).await {
+            Ok(initialize) => initialize,
+            Err(refused) => return Ok(refused),
+        };
+        let session = match self.open_session_of(&req, &principal).await? {
+            Ok(session) => session,
+            Err(refused) => return Ok(refused),
         };
 
         req.extensions_mut().insert(principal.clone());
@@ -241,6 +158,126 @@ impl Endpoint for McpEndpoint {
         }
         Ok(as_jsonrpc_error(resp).await)
     }
+}
+
+impl McpEndpoint {
+    /// The caller, who must hold `use:mcp_tools`; or the 401 or 403 that
+    /// says how to get in.
+    async fn authorize(&self, req: &Request) -> Result<Principal, Response> {
+        let principal = match authenticate(&self.state, req.headers()).await {
+            Ok(principal) => principal,
+            Err(e) => {
+                let challenge =
+                    format!("Bearer resource_metadata=\"{}\"", self.resource_metadata());
+                return Err(with_challenge(
+                    jsonrpc_error(StatusCode::UNAUTHORIZED, UNAUTHORIZED, &e.to_string()),
+                    &challenge,
+                ));
+            }
+        };
+        if !principal.has(Permission::UseMcpTools) {
+            let challenge = format!(
+                "Bearer error=\"insufficient_scope\", scope=\"use:mcp_tools\", resource_metadata=\"{}\"",
+                self.resource_metadata()
+            );
+            return Err(with_challenge(
+                jsonrpc_error(
+                    StatusCode::FORBIDDEN,
+                    FORBIDDEN,
+                    "missing permission use:mcp_tools",
+                ),
+                &challenge,
+            ));
+        }
+        Ok(principal)
+    }
+
+    /// The session the `Mcp-Session-Id` header names, which must be an open
+    /// `/mcp` session of the caller (else a JSON-RPC 404); `None` without
+    /// the header.
+    async fn open_session_of(
+        &self,
+        req: &Request,
+        principal: &Principal,
+    ) -> poem::Result<Result<Option<Session>, Response>> {
+        let Some(id) = session_header(req) else {
+            return Ok(Ok(None));
+        };
+        let open = self
+            .state
+            .store
+            .session(&id)
+            .await
+            .map_err(ApiError::from)?
+            .filter(|s| {
+                s.surface == Surface::Mcp
+                    && s.user_id == principal.user.id
+                    && s.is_open(time::now())
+            });
+        Ok(match open {
+            Some(session) => Ok(Some(session)),
+            None => Err(jsonrpc_error(
+                StatusCode::NOT_FOUND,
+                SESSION_NOT_FOUND,
+                "session not found",
+            )),
+        })
+    }
+}
+
+/// `resp` with a `WWW-Authenticate` challenge.
+fn with_challenge(mut resp: Response, challenge: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(challenge) {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    resp
+}
+
+/// Reads a POST's body to answer in JSON-RPC what rmcp would refuse in
+/// plain text (not JSON, a batch, not a JSON-RPC message, a NUL), and puts
+/// it back; returns the parameters of an `initialize`.
+async fn read_message(req: &mut Request) -> Result<Option<Value>, Response> {
+    if req.method() != Method::POST {
+        return Ok(None);
+    }
+    let bytes = req.take_body().into_bytes().await.unwrap_or_default();
+    let refuse = |status, code, message: &str| Err(jsonrpc_error(status, code, message));
+    let message = match serde_json::from_slice::<Value>(&bytes) {
+        Err(_) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                PARSE_ERROR,
+                "parse error: the body is not JSON",
+            );
+        }
+        Ok(Value::Array(_)) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                INVALID_REQUEST,
+                "JSON-RPC batches are not supported: send one message per request",
+            );
+        }
+        Ok(message) => message,
+    };
+    if !is_jsonrpc_message(&message) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            INVALID_REQUEST,
+            "not a JSON-RPC 2.0 message: an object with \"jsonrpc\": \"2.0\" and a method, result or error",
+        );
+    }
+    if value_has_nul(&message) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            INVALID_REQUEST,
+            "NUL characters (U+0000) are not accepted",
+        );
+    }
+    let initialize = (message.get("method").and_then(Value::as_str) == Some("initialize"))
+        .then(|| message.get("params").cloned())
+        .flatten();
+    req.set_body(Body::from(bytes));
+    Ok(initialize)
 }
 
 /// Rewrites a non-JSON error (rmcp's transport refusals are plain text) as a

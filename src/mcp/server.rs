@@ -213,6 +213,9 @@ impl ServerHandler for McpServer {
             session_id,
             request_id: info.as_ref().map(|i| i.request_id.clone()),
             client_addr: info.and_then(|i| i.client_addr),
+            // The door found the session header's session open and the
+            // caller's before the request reached rmcp.
+            session_verified: true,
         };
         let arguments = request
             .arguments

@@ -8,11 +8,50 @@ use std::net::IpAddr;
 use serde_json::json;
 
 use crate::audit::{Actor, Event};
+use crate::auth::password::Passwords;
 use crate::auth::tokens::{self, TokenPair};
-use crate::domain::{AuditKind, Outcome, User, time};
+use crate::domain::credentials::{Email, Password, Username, parse_full_name};
+use crate::domain::validation::FieldErrors;
+use crate::domain::{AuditKind, Outcome, Role, User, time};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::UserChanges;
+use crate::store::{NewUser, UserChanges};
+
+/// The fields of a new account, as the caller typed them.
+pub struct AccountFields<'a> {
+    /// Login name.
+    pub username: &'a str,
+    /// Email address.
+    pub email: &'a str,
+    /// Password.
+    pub password: &'a str,
+    /// Display name.
+    pub full_name: Option<&'a str>,
+    /// Role (who may choose which is the door's rule).
+    pub role: Role,
+}
+
+/// Parses every field of a new account, reporting each bad one, and hashes
+/// the password: call it before any transaction begins.
+pub async fn new_user(
+    passwords: &Passwords,
+    fields: AccountFields<'_>,
+) -> Result<NewUser, ApiError> {
+    let mut errors = FieldErrors::default();
+    let username = errors.check(Username::parse(fields.username));
+    let email = errors.check(Email::parse(fields.email));
+    let password = errors.check(Password::parse(fields.password, "password"));
+    let full_name = errors.check(parse_full_name(fields.full_name));
+    let (username, email, password, full_name) =
+        errors.finish((username, email, password, full_name))?;
+    Ok(NewUser {
+        username: username.as_str().to_owned(),
+        email: email.as_str().to_owned(),
+        full_name,
+        role: fields.role,
+        password_hash: passwords.hash(password.expose()).await?,
+    })
+}
 
 /// The event of `user` created by `actor` (an admin, or the CLI).
 pub fn user_created(user: &User, actor: Actor) -> Event {

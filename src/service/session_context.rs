@@ -99,7 +99,7 @@ pub async fn read(
 /// row until commit so concurrent writes never lose an update. With
 /// `if_version`, a different current version is 412.
 pub async fn write(
-    state: &AppState,
+    limit: usize,
     tx: &mut dyn StoreTx,
     principal: &Principal,
     id: &str,
@@ -119,7 +119,6 @@ pub async fn write(
             session.context_version
         )));
     }
-    let limit = state.settings.session_context_max_bytes;
     let updated = apply(&text, change, limit).map_err(|e| match e {
         ContextError::NotAnObject => ApiError::invalid("context", e.to_string()),
         ContextError::TooLarge { limit, .. } => {

@@ -1,8 +1,8 @@
 //! Totals of filtered item listings, remembered per catalogue version.
 //!
-//! Counting a filter's matches is the expensive half of a listing: a text
-//! search matching 6% of a million items takes about 13 ms to count on
-//! SQLite and half a millisecond to page. The catalogue's version, bumped by
+//! Counting a filter's matches is the expensive half of a listing: a broad
+//! text search takes some twenty-five times longer to count than to page
+//! (BENCHMARKS.md, "Measurements behind design choices"). The catalogue's version, bumped by
 //! triggers on every insert, update and delete (`item_stats`), says when a
 //! total counted before is still exact; it is read in the page query itself,
 //! so a remembered total is as current as the page it comes with.

@@ -38,7 +38,7 @@ pub use items::{
     TrendPoint,
 };
 pub use migrate::{MigrationState, MigrationStatus};
-pub use rate_limits::RateLimitStore;
+pub use rate_limits::{CallWindow, RateLimitStore};
 pub use sessions::{NewSession, SessionStore};
 pub use throttle::{FailurePolicy, ThrottleStore};
 pub use tokens::{AccessCheck, RefreshRecord, Revocation, Rotation, TokenStore};

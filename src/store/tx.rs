@@ -55,15 +55,6 @@ pub trait StoreTx: Send {
     /// Stores a session's new context text and bumps its version; returns it.
     async fn write_context(&mut self, id: &str, context: &str) -> StoreResult<i64>;
 
-    /// Counts one tool call of `principal`: in the current window, or
-    /// starting a new one at `now` when the last began before `window_start_after`.
-    async fn count_call(
-        &mut self,
-        principal: &str,
-        now: DateTime<Utc>,
-        window_start_after: DateTime<Utc>,
-    ) -> StoreResult<()>;
-
     /// Appends a row to the audit chain (taking the chain lock first); must
     /// be the transaction's last write so that `seq` order is commit order.
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<i64>;

@@ -1,7 +1,10 @@
-//! The one executor behind both doors: validate the arguments against the
-//! tool's schema, check permissions and session ownership, run the tool, and
-//! write its audit row. A tool that changes data commits its change, its
-//! session's counter and its audit row in one transaction.
+//! The one executor behind both doors. In order: count the call against
+//! the caller's per-minute limit (every call counts, refused and unknown
+//! ones too), find the tool, check permissions, validate the arguments
+//! against the tool's schema, check the session (unless the door did), run
+//! or prepare the tool outside any transaction, then in one transaction
+//! make the tool's change, count the call in its session and write the
+//! audit row.
 
 use std::time::Instant;
 
@@ -9,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::registry::ToolSpec;
-use super::{ToolCall, ToolFailure, ToolFn};
+use super::{ChangeScope, Plan, ToolCall, ToolFailure, ToolFn};
 use crate::audit::Stamp;
 use crate::auth::{AuthMethod, Principal};
 use crate::domain::audit::redacted_canonical_json;
@@ -33,6 +36,9 @@ pub struct CallOrigin {
     pub request_id: Option<String>,
     /// The client's address.
     pub client_addr: Option<String>,
+    /// Whether the door already found `session_id` to be an open session of
+    /// the caller (the `/mcp` door checks every request's session).
+    pub session_verified: bool,
 }
 
 impl CallOrigin {
@@ -175,25 +181,11 @@ impl Audit<'_> {
         format!("user:{}", self.principal.user.id)
     }
 
-    /// Counts the call toward the caller's per-minute limit, inside `tx`;
-    /// a role without a limit keeps no count (one statement fewer per call).
-    async fn count(&self, tx: &mut dyn StoreTx) -> Result<(), ApiError> {
-        if self
-            .state
-            .settings
-            .tool_call_limit(self.principal.user.role)
-            .is_none()
-        {
-            return Ok(());
-        }
-        let now = time::now();
-        tx.count_call(&self.counter(), now, now - RATE_WINDOW)
-            .await?;
-        Ok(())
-    }
-
-    /// Refuses the call if the caller is over their per-minute limit.
-    async fn check_rate(&self) -> Result<(), ToolError> {
+    /// Counts the call and refuses it past the caller's per-minute limit.
+    /// Counting and reading the count are one statement, so concurrent
+    /// calls cannot overshoot the limit. A role without a limit keeps no
+    /// count (one statement fewer per call).
+    async fn admit(&self) -> Result<(), ToolError> {
         let Some(limit) = self
             .state
             .settings
@@ -202,27 +194,22 @@ impl Audit<'_> {
             return Ok(());
         };
         let now = time::now();
-        let (calls, started) = self
+        let window = self
             .state
             .store
-            .calls_in_window(&self.counter(), now - RATE_WINDOW)
+            .count_call(&self.counter(), now, now - RATE_WINDOW)
             .await
             .map_err(ApiError::from)?;
-        if calls < limit {
+        if window.calls <= limit {
             return Ok(());
         }
-        let retry_after_secs = started
-            .map(|s| (s + RATE_WINDOW - now).num_seconds().max(1) as u64)
-            .unwrap_or(1);
+        let retry_after_secs = (window.started + RATE_WINDOW - now).num_seconds().max(1) as u64;
         Err(ToolError::RateLimited { retry_after_secs })
     }
 
     /// Records a call that changed nothing, in a transaction of its own.
     async fn record(&self, outcome: Outcome, error: Option<String>) -> Result<(), ApiError> {
         let mut tx = self.state.store.begin().await?;
-        if outcome != Outcome::RateLimited {
-            self.count(tx.as_mut()).await?;
-        }
         tx.append_audit(&self.entry(outcome, error)).await?;
         self.measure(outcome);
         tx.commit().await?;
@@ -269,7 +256,7 @@ pub async fn execute(
     principal: &Principal,
     tool_name: &str,
     arguments: Value,
-    call: &CallOrigin,
+    origin: &CallOrigin,
 ) -> Result<ToolOutcome, ToolError> {
     let tool = state.tools.get(tool_name);
     // Each tool decides what of its arguments the audit row may keep; an
@@ -281,76 +268,84 @@ pub async fn execute(
     let audit = Audit {
         state,
         principal,
-        call,
+        call: origin,
         tool: tool_name,
         arguments: redacted_canonical_json(&kept),
         started: Instant::now(),
     };
-    let Some(tool) = tool else {
-        return Err(audit
-            .refuse(ToolError::UnknownTool(tool_name.to_owned()))
-            .await);
-    };
-    if let Err(limited) = audit.check_rate().await {
-        return Err(audit.refuse(limited).await);
+    if let Err(refused) = admit_and_check(&audit, tool, &arguments).await {
+        return Err(audit.refuse(refused).await);
     }
-    for permission in std::iter::once(&Permission::UseMcpTools).chain(tool.permissions) {
-        if !principal.has(*permission) {
-            let denied = ToolError::Denied(format!(
-                "permission {permission} is required for tool {}",
-                tool.name
-            ));
-            return Err(audit.refuse(denied).await);
-        }
-    }
-    if let Err(errors) = validate(tool, &arguments) {
-        return Err(audit.refuse(ToolError::Invalid(errors)).await);
-    }
-    let ctx = ToolCall {
+    let tool = tool.expect("admit_and_check found the tool");
+    let call = ToolCall {
         state,
         principal,
-        session_id: call.session_id.as_deref(),
-        call,
+        session_id: origin.session_id.as_deref(),
+        call: origin,
     };
-    match tool.run {
-        ToolFn::Read(run) => {
-            // Refuse a bad session before doing the work.
-            if let Some(id) = &call.session_id {
-                let open = state
-                    .store
-                    .session(id)
-                    .await
-                    .map_err(ApiError::from)?
-                    .is_some_and(|s| s.user_id == principal.user.id && s.is_open(time::now()));
-                if !open {
-                    return Err(audit.refuse(ToolError::SessionNotFound).await);
-                }
-            }
-            let result = run(&ctx, arguments).await;
-            let mut tx = state.store.begin().await.map_err(ApiError::from)?;
-            if !touch_session(state, principal, call, tx.as_mut()).await? {
-                drop(tx);
-                return Err(audit.refuse(ToolError::SessionNotFound).await);
-            }
-            finish(audit, tool.name, result, tx).await
-        }
-        ToolFn::Write(run) => {
-            let mut tx = state.store.begin().await.map_err(ApiError::from)?;
-            if !touch_session(state, principal, call, tx.as_mut()).await? {
-                drop(tx);
-                return Err(audit.refuse(ToolError::SessionNotFound).await);
-            }
-            let result = run(&ctx, arguments, tx.as_mut()).await;
-            if result.is_err() {
-                // The tool's partial changes must not commit: start over with
-                // only the session counter, and the audit row.
-                drop(tx);
-                tx = state.store.begin().await.map_err(ApiError::from)?;
-                touch_session(state, principal, call, tx.as_mut()).await?;
-            }
-            finish(audit, tool.name, result, tx).await
+    // Outside any transaction: a reader answers, a writer prepares.
+    let plan = match tool.run {
+        ToolFn::Read(run) => run(&call, arguments).await.map(Plan::Answer),
+        ToolFn::Write(prepare) => prepare(&call, arguments).await,
+    };
+    let mut tx = state.store.begin().await.map_err(ApiError::from)?;
+    if !touch_session(state, principal, origin, tx.as_mut()).await? {
+        drop(tx);
+        return Err(audit.refuse(ToolError::SessionNotFound).await);
+    }
+    let scope = ChangeScope { principal, origin };
+    let result = match plan {
+        Ok(Plan::Answer(answer)) => Ok(answer),
+        Ok(Plan::Change(change)) => change.apply(&scope, tx.as_mut()).await,
+        Err(failure) => Err(failure),
+    };
+    if result.is_err() {
+        // The tool's partial changes must not commit: start over with only
+        // the session counter and the audit row.
+        drop(tx);
+        tx = state.store.begin().await.map_err(ApiError::from)?;
+        touch_session(state, principal, origin, tx.as_mut()).await?;
+    }
+    finish(audit, tool.name, result, tx).await
+}
+
+/// Everything that may refuse a call before it runs, in order: the rate
+/// limit (which counts the call, so refused and unknown calls count too),
+/// the tool's existence, the caller's permissions, the arguments, and the
+/// session unless the door verified it.
+async fn admit_and_check(
+    audit: &Audit<'_>,
+    tool: Option<&ToolSpec>,
+    arguments: &Value,
+) -> Result<(), ToolError> {
+    audit.admit().await?;
+    let Some(tool) = tool else {
+        return Err(ToolError::UnknownTool(audit.tool.to_owned()));
+    };
+    for permission in std::iter::once(&Permission::UseMcpTools).chain(tool.permissions) {
+        if !audit.principal.has(*permission) {
+            return Err(ToolError::Denied(format!(
+                "permission {permission} is required for tool {}",
+                tool.name
+            )));
         }
     }
+    validate(tool, arguments).map_err(ToolError::Invalid)?;
+    if let Some(id) = &audit.call.session_id
+        && !audit.call.session_verified
+    {
+        let open = audit
+            .state
+            .store
+            .session(id)
+            .await
+            .map_err(ApiError::from)?
+            .is_some_and(|s| s.user_id == audit.principal.user.id && s.is_open(time::now()));
+        if !open {
+            return Err(ToolError::SessionNotFound);
+        }
+    }
+    Ok(())
 }
 
 /// Appends the audit row last, commits, and shapes the answer.
@@ -380,7 +375,6 @@ async fn finish(
             (Outcome::Error, Some(message), Err(ToolError::Internal(e)))
         }
     };
-    audit.count(tx.as_mut()).await?;
     tx.append_audit(&audit.entry(outcome, error))
         .await
         .map_err(ApiError::from)?;

@@ -1,10 +1,13 @@
 //! Item tools: create, search, get, update, delete.
 
+use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::registry::{Annotations, ToolCategory, ToolSpec, object, spec};
-use super::{BoxFuture, ToolCall, ToolFailure, ToolFn, ToolResult, parse_args};
+use super::{
+    BoxFuture, Change, ChangeScope, Plan, ToolCall, ToolFailure, ToolFn, ToolResult, parse_args,
+};
 use crate::domain::item::{parse_category, parse_description, parse_name, parse_price, parse_tax};
 use crate::domain::validation::FieldError;
 use crate::domain::{Item, ItemChanges, Money, NewItem, Permission, time};
@@ -78,11 +81,7 @@ struct CreateArgs {
     category: Option<String>,
 }
 
-fn run_create<'a>(
-    ctx: &'a ToolCall<'a>,
-    args: Value,
-    tx: &'a mut dyn StoreTx,
-) -> BoxFuture<'a, ToolResult> {
+fn run_create<'a>(ctx: &'a ToolCall<'a>, args: Value) -> BoxFuture<'a, Result<Plan, ToolFailure>> {
     Box::pin(async move {
         let args: CreateArgs = parse_args(args)?;
         let new = NewItem {
@@ -93,13 +92,23 @@ fn run_create<'a>(
             category: parse_category(args.category.as_deref())?,
             owner_id: ctx.principal.user.id,
         };
-        let item = tx.create_item(&new, time::now()).await?;
+        Ok(Plan::Change(Box::new(CreateItem(new))))
+    })
+}
+
+/// A new item to insert.
+struct CreateItem(NewItem);
+
+#[async_trait]
+impl Change for CreateItem {
+    async fn apply(self: Box<Self>, _: &ChangeScope<'_>, tx: &mut dyn StoreTx) -> ToolResult {
+        let item = tx.create_item(&self.0, time::now()).await?;
         Ok(json!({
             "action": "create_item",
             "item": item_json(&item),
             "message": format!("Item '{}' created successfully", item.name),
         }))
-    })
+    }
 }
 
 /// `search_items`.
@@ -277,11 +286,7 @@ fn nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
-fn run_update<'a>(
-    ctx: &'a ToolCall<'a>,
-    args: Value,
-    tx: &'a mut dyn StoreTx,
-) -> BoxFuture<'a, ToolResult> {
+fn run_update<'a>(_: &'a ToolCall<'a>, args: Value) -> BoxFuture<'a, Result<Plan, ToolFailure>> {
     Box::pin(async move {
         let args: UpdateArgs = parse_args(args)?;
         let changes = ItemChanges {
@@ -297,13 +302,29 @@ fn run_update<'a>(
                 .map(|c| parse_category(c.as_deref()))
                 .transpose()?,
         };
-        let item = items::update(tx, ctx.principal, args.id, &changes, time::now()).await?;
+        Ok(Plan::Change(Box::new(UpdateItem {
+            id: args.id,
+            changes,
+        })))
+    })
+}
+
+/// Changes to one item, by its owner or an admin.
+struct UpdateItem {
+    id: i64,
+    changes: ItemChanges,
+}
+
+#[async_trait]
+impl Change for UpdateItem {
+    async fn apply(self: Box<Self>, scope: &ChangeScope<'_>, tx: &mut dyn StoreTx) -> ToolResult {
+        let item = items::update(tx, scope.principal, self.id, &self.changes, time::now()).await?;
         Ok(json!({
             "action": "update_item",
             "item": item_json(&item),
             "message": format!("Item '{}' updated successfully", item.name),
         }))
-    })
+    }
 }
 
 /// `delete_item`.
@@ -330,18 +351,24 @@ pub(super) fn delete_item() -> ToolSpec {
     )
 }
 
-fn run_delete<'a>(
-    ctx: &'a ToolCall<'a>,
-    args: Value,
-    tx: &'a mut dyn StoreTx,
-) -> BoxFuture<'a, ToolResult> {
+fn run_delete<'a>(_: &'a ToolCall<'a>, args: Value) -> BoxFuture<'a, Result<Plan, ToolFailure>> {
     Box::pin(async move {
         let args: IdArgs = parse_args(args)?;
-        let item = items::delete(tx, ctx.principal, args.id).await?;
+        Ok(Plan::Change(Box::new(DeleteItem(args.id))))
+    })
+}
+
+/// The item to delete, by its owner or a holder of `delete:items`.
+struct DeleteItem(i64);
+
+#[async_trait]
+impl Change for DeleteItem {
+    async fn apply(self: Box<Self>, scope: &ChangeScope<'_>, tx: &mut dyn StoreTx) -> ToolResult {
+        let item = items::delete(tx, scope.principal, self.0).await?;
         Ok(json!({
             "action": "delete_item",
-            "item_id": args.id,
+            "item_id": self.0,
             "message": format!("Item '{}' deleted", item.name),
         }))
-    })
+    }
 }

@@ -18,6 +18,7 @@ pub use registry::{Annotations, Registry, ToolCategory, ToolSpec};
 use std::future::Future;
 use std::pin::Pin;
 
+use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -31,7 +32,8 @@ use crate::store::{StoreError, StoreTx};
 /// A boxed future borrowing the call's context.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// What a tool needs to know about its call.
+/// What a tool sees of its call before any transaction begins: the whole
+/// service (reads, password hashing), the caller and the call's origin.
 pub struct ToolCall<'a> {
     /// The service.
     pub state: &'a AppState,
@@ -103,14 +105,41 @@ impl From<FieldError> for ToolFailure {
 /// A tool's result.
 pub type ToolResult = Result<Value, ToolFailure>;
 
-/// A tool's body: readers run on the read pool; writers run inside the
-/// transaction that also records the audit row.
+/// What a [`Change`] sees inside the call's transaction: the caller and the
+/// call's origin, and nothing that could open another write (on SQLite a
+/// second write would wait for the one this transaction holds).
+pub struct ChangeScope<'a> {
+    /// The caller, as the database has them now.
+    pub principal: &'a Principal,
+    /// Where the call came from.
+    pub origin: &'a CallOrigin,
+}
+
+/// The change a writing tool prepared, made inside the call's transaction,
+/// which also counts the call in its session and records its audit row.
+#[async_trait]
+pub trait Change: Send {
+    /// Makes the change in `tx` and answers the call.
+    async fn apply(self: Box<Self>, scope: &ChangeScope<'_>, tx: &mut dyn StoreTx) -> ToolResult;
+}
+
+/// What a writing tool decided before any transaction began.
+pub enum Plan {
+    /// Nothing to change (a read-only action, such as listing users).
+    Answer(Value),
+    /// The change to make.
+    Change(Box<dyn Change>),
+}
+
+/// A tool's body. Both run outside any transaction: a reader answers; a
+/// writer does its slow or reading work (parsing, password hashing, looking
+/// things up) and returns its [`Plan`].
 #[derive(Clone, Copy)]
 pub enum ToolFn {
     /// Changes nothing.
     Read(for<'a> fn(&'a ToolCall<'a>, Value) -> BoxFuture<'a, ToolResult>),
-    /// Changes data inside the given transaction.
-    Write(for<'a> fn(&'a ToolCall<'a>, Value, &'a mut dyn StoreTx) -> BoxFuture<'a, ToolResult>),
+    /// Prepares a change.
+    Write(for<'a> fn(&'a ToolCall<'a>, Value) -> BoxFuture<'a, Result<Plan, ToolFailure>>),
 }
 
 /// Deserializes schema-checked arguments into the tool's own type.

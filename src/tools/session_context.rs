@@ -2,11 +2,15 @@
 //! keeps in its session, on the session the call arrived in (or, for the
 //! stateless 2026-07-28 revision, the `session_id` argument).
 
+use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::registry::{Annotations, ToolCategory, ToolSpec, object, spec};
-use super::{BoxFuture, ToolCall, ToolFailure, ToolFn, ToolResult, parse_args};
+use super::{
+    BoxFuture, Change, ChangeScope, Plan, ToolCall, ToolFailure, ToolFn, ToolResult, parse_args,
+};
+use crate::audit;
 use crate::domain::Permission;
 use crate::domain::context::ContextChange;
 use crate::error::ApiError;
@@ -91,9 +95,10 @@ fn run_get<'a>(ctx: &'a ToolCall<'a>, args: Value) -> BoxFuture<'a, ToolResult> 
             .await
             .map_err(failure)?;
         if view.foreign {
-            ctx.state
-                .audit(view.admin_event(ctx.principal, "session_context_read", &session))
-                .await?;
+            let event = view.admin_event(ctx.principal, "session_context_read", &session);
+            audit::record_stamped(ctx.state.store.as_ref(), event, ctx.call.stamp())
+                .await
+                .map_err(ApiError::from)?;
         }
         Ok(view.to_json())
     })
@@ -135,28 +140,46 @@ struct UpdateArgs {
     if_version: Option<i64>,
 }
 
-fn run_update<'a>(
-    ctx: &'a ToolCall<'a>,
-    args: Value,
-    tx: &'a mut dyn StoreTx,
-) -> BoxFuture<'a, ToolResult> {
+fn run_update<'a>(ctx: &'a ToolCall<'a>, args: Value) -> BoxFuture<'a, Result<Plan, ToolFailure>> {
     Box::pin(async move {
         let args: UpdateArgs = parse_args(args)?;
-        let id = target(ctx, args.session_id.as_deref())?.to_owned();
+        Ok(Plan::Change(Box::new(PatchContext {
+            id: target(ctx, args.session_id.as_deref())?.to_owned(),
+            patch: args.patch,
+            if_version: args.if_version,
+            limit: ctx.state.settings.session_context_max_bytes,
+        })))
+    })
+}
+
+/// A merge patch for a session's context, applied under the session's row
+/// lock.
+struct PatchContext {
+    id: String,
+    patch: Value,
+    if_version: Option<i64>,
+    limit: usize,
+}
+
+#[async_trait]
+impl Change for PatchContext {
+    async fn apply(self: Box<Self>, scope: &ChangeScope<'_>, tx: &mut dyn StoreTx) -> ToolResult {
+        let change = ContextChange::Merge(self.patch);
         let (view, session) = context::write(
-            ctx.state,
+            self.limit,
             tx,
-            ctx.principal,
-            &id,
-            ContextChange::Merge(args.patch),
-            args.if_version,
+            scope.principal,
+            &self.id,
+            change,
+            self.if_version,
         )
         .await
         .map_err(failure)?;
         if view.foreign {
-            let event = view.admin_event(ctx.principal, "session_context_patched", &session);
-            context::append_admin_event(tx, event).await?;
+            let event = view.admin_event(scope.principal, "session_context_patched", &session);
+            tx.append_audit(&audit::entry_stamped(event, scope.origin.stamp()))
+                .await?;
         }
         Ok(view.to_json())
-    })
+    }
 }

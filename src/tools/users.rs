@@ -1,19 +1,22 @@
 //! `manage_users`: list, create, update and deactivate accounts.
 
+use async_trait::async_trait;
 use rand::RngExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::registry::{Annotations, ToolCategory, ToolSpec, object, spec};
-use super::{BoxFuture, ToolCall, ToolFailure, ToolFn, ToolResult, parse_args};
+use super::{
+    BoxFuture, Change, ChangeScope, Plan, ToolCall, ToolFailure, ToolFn, ToolResult, parse_args,
+};
 use crate::audit::{self, Actor, Event};
-use crate::domain::credentials::{Email, Password, Username, parse_full_name};
+use crate::domain::credentials::{Email, Username, parse_full_name};
 use crate::domain::user::SELF_LOCKOUT;
 use crate::domain::validation::FieldErrors;
 use crate::domain::{Permission, Role, User, time};
 use crate::service::accounts;
-use crate::store::{NewUser, StoreTx, UserChanges};
+use crate::store::{NewUser, StoreError, StoreTx, UserChanges};
 use crate::views::UserOut;
 
 fn user_json(user: &User) -> Value {
@@ -108,149 +111,175 @@ fn temporary_password() -> String {
 }
 
 /// Records `events` in the call's transaction, so they commit with the
-/// change they describe, stamped with the call's door.
+/// change they describe, stamped with the call's origin.
 async fn record(
-    ctx: &ToolCall<'_>,
+    scope: &ChangeScope<'_>,
     tx: &mut dyn StoreTx,
     events: Vec<Event>,
 ) -> Result<(), ToolFailure> {
     for event in events {
-        tx.append_audit(&audit::entry_stamped(event, ctx.call.stamp()))
+        tx.append_audit(&audit::entry_stamped(event, scope.origin.stamp()))
             .await?;
     }
     Ok(())
 }
 
-fn run<'a>(
-    ctx: &'a ToolCall<'a>,
-    args: Value,
-    tx: &'a mut dyn StoreTx,
-) -> BoxFuture<'a, ToolResult> {
+fn run<'a>(ctx: &'a ToolCall<'a>, args: Value) -> BoxFuture<'a, Result<Plan, ToolFailure>> {
     Box::pin(async move {
         let args: Args = parse_args(args)?;
-        let me = &ctx.principal.user;
-        let now = time::now();
         match args.action.as_str() {
-            "list" => {
-                let (users, total) = ctx
-                    .state
-                    .store
-                    .list_users(args.limit.unwrap_or(50), args.offset.unwrap_or(0))
-                    .await?;
-                Ok(json!({
-                    "action": "list_users",
-                    "total_users": total,
-                    "users": users.iter().map(user_json).collect::<Vec<_>>(),
-                }))
-            }
-            "create" => {
-                let data = args.user_data;
-                let mut errors = FieldErrors::default();
-                let username = errors.check(Username::parse(
-                    data.username.as_deref().unwrap_or_default(),
-                ));
-                let email = errors.check(Email::parse(data.email.as_deref().unwrap_or_default()));
-                let full_name = errors.check(parse_full_name(data.full_name.as_deref()));
-                let generated = data.password.is_none().then(temporary_password);
-                let password = errors.check(Password::parse(
-                    data.password
-                        .as_deref()
-                        .or(generated.as_deref())
-                        .unwrap_or_default(),
-                    "password",
-                ));
-                let (username, email, full_name, password) =
-                    errors.finish((username, email, full_name, password))?;
-                let new = NewUser {
-                    username: username.as_str().into(),
-                    email: email.as_str().into(),
-                    full_name,
-                    role: data.role.unwrap_or(Role::User),
-                    password_hash: ctx.state.passwords.hash(password.expose()).await?,
-                };
-                let user = tx.create_user(&new, now).await?;
-                let event = accounts::user_created(&user, Actor::principal(ctx.principal));
-                record(ctx, tx, vec![event]).await?;
-                let mut answer = json!({
-                    "action": "create_user",
-                    "user": user_json(&user),
-                    "message": format!("User '{}' created successfully", user.username),
-                });
-                if let Some(password) = generated {
-                    answer["temporary_password"] = json!(password);
-                }
-                Ok(answer)
-            }
-            "update" | "deactivate" => {
-                let id = args
-                    .user_id
-                    .ok_or_else(|| ToolFailure::Business("user_id is required".into()))?;
-                let deactivate = args.action == "deactivate";
-                let data = args.user_data;
-                if me.is_self_lockout(id, deactivate || data.is_active == Some(false), data.role) {
-                    return Err(ToolFailure::Business(SELF_LOCKOUT.into()));
-                }
-                let mut errors = FieldErrors::default();
-                let email = data.email.as_deref().map(|e| errors.check(Email::parse(e)));
-                let username = data
-                    .username
-                    .as_deref()
-                    .map(|u| errors.check(Username::parse(u)));
-                let full_name = data
-                    .full_name
-                    .as_deref()
-                    .map(|n| errors.check(parse_full_name(Some(n))));
-                errors.finish(())?;
-                let changes = if deactivate {
-                    UserChanges {
-                        is_active: Some(false),
-                        ..UserChanges::default()
-                    }
-                } else {
-                    UserChanges {
-                        username: username.flatten().map(|u| u.as_str().to_owned()),
-                        email: email.flatten().map(|e| e.as_str().to_owned()),
-                        full_name: full_name.map(Option::flatten),
-                        role: data.role,
-                        is_active: data.is_active,
-                    }
-                };
-                let not_found = || ToolFailure::Business(format!("user {id} not found"));
-                let before = ctx
-                    .state
-                    .store
-                    .user_by_id(id)
-                    .await?
-                    .ok_or_else(not_found)?;
-                let user = tx
-                    .update_user(id, &changes, now)
-                    .await
-                    .map_err(|e| match e {
-                        crate::store::StoreError::NotFound => not_found(),
-                        other => other.into(),
-                    })?;
-                let actor = Actor::principal(ctx.principal);
-                record(
-                    ctx,
-                    tx,
-                    accounts::user_changed(&before, &user, &changes, actor),
-                )
-                .await?;
-                let (action, verb) = if deactivate {
-                    (
-                        "deactivate_user",
-                        "deactivated; their tokens no longer work",
-                    )
-                } else {
-                    ("update_user", "updated")
-                };
-                Ok(json!({
-                    "action": action,
-                    "user": user_json(&user),
-                    "message": format!("User '{}' {verb}", user.username),
-                }))
-            }
+            "list" => list(ctx, &args).await.map(Plan::Answer),
+            "create" => prepare_create(ctx, args.user_data).await,
+            "update" | "deactivate" => prepare_update(ctx, args).await,
             other => Err(ToolFailure::Business(format!("unknown action {other:?}"))),
         }
     })
+}
+
+/// `list`: a page of accounts, read outside any write.
+async fn list(ctx: &ToolCall<'_>, args: &Args) -> ToolResult {
+    let (users, total) = ctx
+        .state
+        .store
+        .list_users(args.limit.unwrap_or(50), args.offset.unwrap_or(0))
+        .await?;
+    Ok(json!({
+        "action": "list_users",
+        "total_users": total,
+        "users": users.iter().map(user_json).collect::<Vec<_>>(),
+    }))
+}
+
+/// `create`: parses every field and hashes the password (or a generated
+/// one) before the transaction begins.
+async fn prepare_create(ctx: &ToolCall<'_>, data: UserData) -> Result<Plan, ToolFailure> {
+    let generated = data.password.is_none().then(temporary_password);
+    let fields = accounts::AccountFields {
+        username: data.username.as_deref().unwrap_or_default(),
+        email: data.email.as_deref().unwrap_or_default(),
+        password: data
+            .password
+            .as_deref()
+            .or(generated.as_deref())
+            .unwrap_or_default(),
+        full_name: data.full_name.as_deref(),
+        role: data.role.unwrap_or(Role::User),
+    };
+    let new = accounts::new_user(&ctx.state.passwords, fields).await?;
+    Ok(Plan::Change(Box::new(CreateUser { new, generated })))
+}
+
+/// An account to insert, and the temporary password to hand back once.
+struct CreateUser {
+    new: NewUser,
+    generated: Option<String>,
+}
+
+#[async_trait]
+impl Change for CreateUser {
+    async fn apply(self: Box<Self>, scope: &ChangeScope<'_>, tx: &mut dyn StoreTx) -> ToolResult {
+        let user = tx.create_user(&self.new, time::now()).await?;
+        let event = accounts::user_created(&user, Actor::principal(scope.principal));
+        record(scope, tx, vec![event]).await?;
+        let mut answer = json!({
+            "action": "create_user",
+            "user": user_json(&user),
+            "message": format!("User '{}' created successfully", user.username),
+        });
+        if let Some(password) = self.generated {
+            answer["temporary_password"] = json!(password);
+        }
+        Ok(answer)
+    }
+}
+
+/// `update` and `deactivate`: parses the changes and reads the account as
+/// it is (for the events) before the transaction begins.
+async fn prepare_update(ctx: &ToolCall<'_>, args: Args) -> Result<Plan, ToolFailure> {
+    let id = args
+        .user_id
+        .ok_or_else(|| ToolFailure::Business("user_id is required".into()))?;
+    let deactivate = args.action == "deactivate";
+    let data = args.user_data;
+    let me = &ctx.principal.user;
+    if me.is_self_lockout(id, deactivate || data.is_active == Some(false), data.role) {
+        return Err(ToolFailure::Business(SELF_LOCKOUT.into()));
+    }
+    let mut errors = FieldErrors::default();
+    let email = data.email.as_deref().map(|e| errors.check(Email::parse(e)));
+    let username = data
+        .username
+        .as_deref()
+        .map(|u| errors.check(Username::parse(u)));
+    let full_name = data
+        .full_name
+        .as_deref()
+        .map(|n| errors.check(parse_full_name(Some(n))));
+    errors.finish(())?;
+    let changes = if deactivate {
+        UserChanges {
+            is_active: Some(false),
+            ..UserChanges::default()
+        }
+    } else {
+        UserChanges {
+            username: username.flatten().map(|u| u.as_str().to_owned()),
+            email: email.flatten().map(|e| e.as_str().to_owned()),
+            full_name: full_name.map(Option::flatten),
+            role: data.role,
+            is_active: data.is_active,
+        }
+    };
+    let before = ctx
+        .state
+        .store
+        .user_by_id(id)
+        .await?
+        .ok_or_else(|| user_not_found(id))?;
+    Ok(Plan::Change(Box::new(UpdateUser {
+        before,
+        changes,
+        deactivate,
+    })))
+}
+
+fn user_not_found(id: Uuid) -> ToolFailure {
+    ToolFailure::Business(format!("user {id} not found"))
+}
+
+/// Changes to an account, with the account as it was.
+struct UpdateUser {
+    before: User,
+    changes: UserChanges,
+    deactivate: bool,
+}
+
+#[async_trait]
+impl Change for UpdateUser {
+    async fn apply(self: Box<Self>, scope: &ChangeScope<'_>, tx: &mut dyn StoreTx) -> ToolResult {
+        let id = self.before.id;
+        let user = tx
+            .update_user(id, &self.changes, time::now())
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => user_not_found(id),
+                other => other.into(),
+            })?;
+        let actor = Actor::principal(scope.principal);
+        let events = accounts::user_changed(&self.before, &user, &self.changes, actor);
+        record(scope, tx, events).await?;
+        let (action, verb) = if self.deactivate {
+            (
+                "deactivate_user",
+                "deactivated; their tokens no longer work",
+            )
+        } else {
+            ("update_user", "updated")
+        };
+        Ok(json!({
+            "action": action,
+            "user": user_json(&user),
+            "message": format!("User '{}' {verb}", user.username),
+        }))
+    }
 }

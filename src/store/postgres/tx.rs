@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use super::{audit, items, rate_limits, sessions, users};
+use super::{audit, items, sessions, users};
 use crate::domain::{AuditEntry, Item, ItemChanges, NewItem, Session, User};
 use crate::store::{ChainHead, NewUser, StoreResult, StoreTx, UserChanges};
 
@@ -72,15 +72,6 @@ impl StoreTx for PgTx {
 
     async fn write_context(&mut self, id: &str, context: &str) -> StoreResult<i64> {
         sessions::write_context(&mut self.tx, id, context).await
-    }
-
-    async fn count_call(
-        &mut self,
-        principal: &str,
-        now: DateTime<Utc>,
-        window_start_after: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        rate_limits::count_call(&mut self.tx, principal, now, window_start_after).await
     }
 
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<i64> {

@@ -24,8 +24,8 @@ use super::checked;
 use super::inline::open_connection;
 use crate::store::StoreResult;
 
-/// Commits after which a checkpoint runs at once: about 17,000 WAL frames
-/// of tool calls, some 70 MB at 4 KiB pages.
+/// Commits after which a checkpoint runs at once, so a write burst cannot
+/// grow the WAL without bound between the timed rounds.
 const COMMITS_PER_CHECKPOINT: u64 = 1_000;
 
 /// How long fewer commits wait for their checkpoint.

@@ -35,10 +35,10 @@ type ReadJob = Box<dyn FnOnce(StoreResult<&Connection>) + Send>;
 ///
 /// The threads are fixed rather than tokio's blocking pool: that pool
 /// starts a thread whenever none is idle at the moment of asking, so even
-/// with the reads bounded by a semaphore it grew to some twenty threads
-/// under a search load, each keeping its own allocator heap (the server's
-/// resident memory followed the thread count, up to 20 MB apart between
-/// runs of the same load).
+/// with the reads bounded by a semaphore it grew to many threads under a
+/// search load, each keeping its own allocator heap, and the server's
+/// resident memory followed the thread count (BENCHMARKS.md, "Measurements
+/// behind design choices").
 pub(super) struct InlineReads {
     path: PathBuf,
     busy_timeout: Duration,

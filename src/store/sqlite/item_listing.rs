@@ -303,8 +303,8 @@ fn read_stats(conn: &Connection) -> rusqlite::Result<Stats> {
 impl SqliteStore {
     /// How many items match `filter`. A text search is split into id ranges
     /// counted at once on as many connections as there are cores: the count
-    /// is the slow half of a broad search (6% of a million items), and it
-    /// is CPU-bound work on one thread otherwise.
+    /// is the slow half of a broad search, and it is CPU-bound work on one
+    /// thread otherwise.
     async fn count_items(
         &self,
         filter: &ItemFilter,

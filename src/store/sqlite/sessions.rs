@@ -10,18 +10,21 @@ use super::{SqliteStore, parse_time, parse_uuid};
 use crate::domain::{Session, Surface, time};
 use crate::store::{NewSession, SessionStore, StoreError, StoreResult};
 
-struct SessionRow {
-    id: String,
-    user_id: String,
-    surface: String,
-    protocol_version: Option<String>,
-    context_size: i64,
-    context_version: i64,
-    tool_usage_count: i64,
-    created_at: String,
-    last_activity_at: String,
-    expires_at: String,
-    closed_at: Option<String>,
+sqlite_row! {
+    /// An `mcp_sessions` row without its context text.
+    struct SessionRow {
+        id: String,
+        user_id: String,
+        surface: String,
+        protocol_version: Option<String>,
+        context_size: i64,
+        context_version: i64,
+        tool_usage_count: i64,
+        created_at: String,
+        last_activity_at: String,
+        expires_at: String,
+        closed_at: Option<String>,
+    }
 }
 
 impl TryFrom<SessionRow> for Session {
@@ -119,17 +122,22 @@ impl SessionStore for SqliteStore {
     }
 
     async fn session(&self, id: &str) -> StoreResult<Option<Session>> {
-        sqlx::query_as!(
-            SessionRow,
-            r#"SELECT id, user_id, surface, protocol_version, length(context) AS "context_size!: i64",
-                      context_version, tool_usage_count, created_at, last_activity_at, expires_at, closed_at
-               FROM mcp_sessions WHERE id = ?1"#,
-            id
-        )
-        .fetch_optional(&self.read)
-        .await?
-        .map(Session::try_from)
-        .transpose()
+        // On every tool call in a session and every `/mcp` request: a
+        // primary-key read, so it runs inline.
+        self.inline
+            .now(|conn| {
+                checked::row!(
+                    conn,
+                    SessionRow,
+                    r#"SELECT id, user_id, surface, protocol_version, length(context) AS "context_size!: i64",
+                              context_version, tool_usage_count, created_at, last_activity_at, expires_at, closed_at
+                       FROM mcp_sessions WHERE id = ?1"#,
+                    id
+                )
+                .optional()
+            })?
+            .map(Session::try_from)
+            .transpose()
     }
 
     async fn close_session(&self, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {

@@ -23,16 +23,16 @@ use uuid::Uuid;
 
 use super::checkpoint::Checkpointer;
 use super::inline::open_connection;
-use super::{audit, items, rate_limits, sessions, users};
+use super::{audit, items, sessions, users};
 use crate::domain::{AuditEntry, Item, ItemChanges, NewItem, Session, User};
 use crate::store::{ChainHead, NewUser, StoreError, StoreResult, StoreTx, UserChanges};
 
 /// What SQLite may keep allocated across all of the process's connections
 /// before it gives back page cache: a limit of the whole library, set once
-/// here. About a dozen connections (readers, the writer, sqlx's) may each
-/// cache 2 MB; without a common limit, analysis over a million items left
-/// the server at 100-105 MB resident, with it at 83-85 MB, no slower in
-/// search, listings or analysis.
+/// here. About a dozen connections (readers, the writer, sqlx's) each keep
+/// a page cache; one common limit bounds them all, and cost no speed in
+/// search, listings or analysis (BENCHMARKS.md, "Measurements behind design
+/// choices").
 const SQLITE_SOFT_HEAP_LIMIT: i64 = 16 * 1024 * 1024;
 
 /// The rusqlite connection write transactions run on.
@@ -192,15 +192,6 @@ impl StoreTx for SqliteTx {
 
     async fn write_context(&mut self, id: &str, context: &str) -> StoreResult<i64> {
         sessions::write_context(&self.conn, id, context)
-    }
-
-    async fn count_call(
-        &mut self,
-        principal: &str,
-        now: DateTime<Utc>,
-        window_start_after: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        rate_limits::count_call(&self.conn, principal, now, window_start_after)
     }
 
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<i64> {

@@ -153,7 +153,7 @@ async fn limit_body<E: Endpoint>(ep: E, mut req: Request, limit: usize) -> poem:
         }
         Some(_) => {}
         None if chunked => {
-            let body = read_body(&mut req, limit).await?;
+            let body = read_body(&mut req, limit).await.map_err(ApiError::from)?;
             req.set_body(body);
         }
         None => {}

@@ -12,8 +12,7 @@ use serde::Serialize;
 use crate::store::{LAST_ADMIN, StoreError};
 
 use crate::domain::validation::{FieldError, Invalid};
-use crate::request::current_request;
-use crate::service::items::ItemRefusal;
+use crate::request::{BodyError, current_request};
 
 /// The JSON body of every error response.
 #[derive(Debug, Clone, Serialize, Object)]
@@ -88,12 +87,13 @@ fn summarize(errors: &[FieldError]) -> String {
         .join("; ")
 }
 
-impl From<ItemRefusal> for ApiError {
-    fn from(refusal: ItemRefusal) -> Self {
-        match refusal {
-            ItemRefusal::NotFound(_) => Self::NotFound(refusal.to_string()),
-            ItemRefusal::NotAllowed(why) => Self::Forbidden(why.into()),
-            ItemRefusal::Store(e) => e.into(),
+impl From<BodyError> for ApiError {
+    fn from(err: BodyError) -> Self {
+        match err {
+            BodyError::TooLarge { limit } => Self::body_over(limit),
+            BodyError::Unreadable(why) => {
+                Self::BadRequest(format!("cannot read the request body: {why}"))
+            }
         }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! A tour of the modules:
 
-/// The REST API: one file per resource, assembled into one OpenAPI service.
+/// The REST API: one file per resource, assembled into one OpenAPI
+/// service; handlers translate HTTP to the service layer and back.
 pub mod api;
 /// Routes, middleware (request ids, body limit, JSON errors, CORS) and serving.
 pub mod app;
@@ -21,7 +22,8 @@ pub mod domain;
 pub mod error;
 /// Periodic housekeeping: pruning expired revocations.
 pub mod maintenance;
-/// Tools for AI models: the registry and the executor both doors share.
+/// The `/mcp` door: the Streamable HTTP transport and the MCP handler over
+/// [`tools`].
 pub mod mcp;
 /// Prometheus metrics.
 pub mod metrics;
@@ -29,7 +31,8 @@ pub mod metrics;
 pub mod nul_guard;
 /// The request being served (id, client address, door) and the body reader.
 pub mod request;
-/// The business rules, once, for every door.
+/// The business rules, once, for every door: accounts (login, user
+/// changes and their events), items (ownership), sessions, session context.
 pub mod service;
 /// Checks that must pass before the server starts.
 pub mod startup;
@@ -39,7 +42,8 @@ pub mod state;
 pub mod store;
 /// The tracing subscriber.
 pub mod telemetry;
-/// The tool system both tool doors share: registry, executor, tool bodies.
+/// The tool system both tool doors (`/api/v1/mcp/execute` and `/mcp`)
+/// share: registry, executor, tool bodies.
 pub mod tools;
 /// The views of items and users every door shows.
 pub mod views;

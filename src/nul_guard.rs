@@ -38,7 +38,7 @@ pub async fn reject_nul<E: Endpoint>(
     let json = content_type.contains("json");
     let form = content_type.starts_with("application/x-www-form-urlencoded");
     if json || form {
-        let body = read_body(&mut req, limit).await?;
+        let body = read_body(&mut req, limit).await.map_err(ApiError::from)?;
         let refused = if json {
             json_text_has_nul(&body)
         } else {

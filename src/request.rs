@@ -7,14 +7,14 @@ use bytes::Bytes;
 use poem::Request;
 
 use crate::domain::Surface;
-use crate::error::ApiError;
 
 /// What the audit log records about the request being served.
 #[derive(Debug, Clone)]
 pub struct RequestInfo {
     /// The request id, echoed in `x-request-id`.
     pub request_id: String,
-    /// The client's address (see [`crate::auth::client_addr`]).
+    /// The client's address (the peer's, or `X-Forwarded-For`'s from a trusted
+    /// proxy).
     pub client_addr: Option<String>,
     /// The door: `/mcp` or the REST API.
     pub surface: Surface,
@@ -43,13 +43,27 @@ pub fn surface_of(path: &str) -> Surface {
     }
 }
 
-/// Reads the whole request body, refusing it (413) past `limit` bytes.
-pub async fn read_body(req: &mut Request, limit: usize) -> Result<Bytes, ApiError> {
+/// Why a request body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// It is longer than `limit` bytes (413).
+    #[error("request body is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The connection failed while reading it.
+    #[error("cannot read the request body: {0}")]
+    Unreadable(String),
+}
+
+/// Reads the whole request body, refusing it past `limit` bytes.
+pub async fn read_body(req: &mut Request, limit: usize) -> Result<Bytes, BodyError> {
     req.take_body()
         .into_bytes_limit(limit)
         .await
         .map_err(|e| match e {
-            poem::error::ReadBodyError::PayloadTooLarge => ApiError::body_over(limit),
-            other => ApiError::BadRequest(format!("cannot read the request body: {other}")),
+            poem::error::ReadBodyError::PayloadTooLarge => BodyError::TooLarge { limit },
+            other => BodyError::Unreadable(other.to_string()),
         })
 }

@@ -7,7 +7,6 @@ use crate::auth::password::Passwords;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::ServeSettings;
 use crate::store::Store;
-use crate::tools::Registry;
 
 /// Shared, read-only state of a running server.
 pub struct AppState {
@@ -21,8 +20,6 @@ pub struct AppState {
     pub passwords: Passwords,
     /// Failed-login limits.
     pub login_throttle: LoginThrottle,
-    /// Every tool, with compiled schemas.
-    pub tools: Registry,
     /// Request and tool-call metrics.
     pub metrics: crate::metrics::Metrics,
 }

@@ -1,5 +1,5 @@
-//! The MCP endpoint `/mcp`, driven by the official Rust SDK's client and by
-//! raw HTTP for transport details, on both backends.
+//! The MCP endpoint `/mcp`, driven by the official Rust SDK's client, on
+//! both backends. Transport details over raw HTTP are in `mcp_http.rs`.
 
 #![cfg(all(feature = "sqlite", feature = "postgres"))]
 
@@ -131,7 +131,7 @@ async fn a_session_client_lists_and_calls_every_tool(backend: Backend) {
         ))
         .await
         .unwrap();
-    assert_ne!(created.is_error, Some(true));
+    assert_eq!(created.is_error, Some(false));
     let structured = created.structured_content.clone().unwrap();
     assert_eq!(structured["item"]["name"], "MCP lamp");
     let text = created.content[0].as_text().unwrap().text.clone();
@@ -154,7 +154,7 @@ async fn a_session_client_lists_and_calls_every_tool(backend: Backend) {
         ("delete_item", json!({"id": id}), "item_id"),
     ] {
         let result = client.call_tool(call(tool, arguments)).await.unwrap();
-        assert_ne!(result.is_error, Some(true), "{tool}: {result:?}");
+        assert_eq!(result.is_error, Some(false), "{tool}: {result:?}");
         assert!(
             result
                 .structured_content
@@ -276,7 +276,7 @@ async fn api_keys_authenticate_both_ways(backend: Backend) {
             .call_tool(call("search_items", json!({"query": ""})))
             .await
             .unwrap();
-        assert_ne!(result.is_error, Some(true));
+        assert_eq!(result.is_error, Some(false));
         client.cancel().await.unwrap();
     }
     assert_eq!(
@@ -305,7 +305,7 @@ async fn the_stateless_revision_needs_no_session(backend: Backend) {
         ))
         .await
         .unwrap();
-    assert_ne!(result.is_error, Some(true), "{result:?}");
+    assert_eq!(result.is_error, Some(false), "{result:?}");
     assert_eq!(client.list_all_tools().await.unwrap().len(), 8);
     assert_eq!(db.scalar_i64("SELECT count(*) FROM mcp_sessions").await, 0);
     assert_eq!(
@@ -378,278 +378,6 @@ async fn resources_and_prompts(backend: Backend) {
     client.cancel().await.unwrap();
 }
 
-/// One JSON-RPC POST over raw HTTP; returns status, session id header, and
-/// the JSON message (from a JSON body or the SSE data line).
-async fn post(
-    server: &TestServer,
-    token: &str,
-    session: Option<&str>,
-    body: Value,
-) -> (u16, Option<String>, Value) {
-    let mut request = server
-        .http
-        .post(server.url("/mcp"))
-        .bearer_auth(token)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-11-25")
-        .json(&body);
-    if let Some(id) = session {
-        request = request.header("mcp-session-id", id);
-    }
-    let resp = request.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let sid = resp
-        .headers()
-        .get("mcp-session-id")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let text = resp.text().await.unwrap();
-    let message = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .chain(std::iter::once(text.as_str()))
-        .find_map(|l| {
-            serde_json::from_str::<Value>(l)
-                .ok()
-                .filter(|v| v.get("jsonrpc").is_some())
-        })
-        .unwrap_or(Value::Null);
-    (status, sid, message)
-}
-
-fn initialize() -> Value {
-    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}})
-}
-
-async fn sessions_are_bound_to_their_user_and_end_with_delete(backend: Backend) {
-    let (db, server) = started(backend).await;
-    let alice = server.token("ai_agent", "ai123").await;
-    let bob = server.new_user("bob").await;
-    let (status, sid, message) = post(&server, &alice, None, initialize()).await;
-    assert_eq!(status, 200, "{message}");
-    assert_eq!(message["result"]["protocolVersion"], "2025-11-25");
-    let sid = sid.expect("Mcp-Session-Id");
-    post(
-        &server,
-        &alice,
-        Some(&sid),
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-    )
-    .await;
-    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
-    let (status, _, message) = post(&server, &alice, Some(&sid), list.clone()).await;
-    assert_eq!(
-        (status, message["result"]["tools"].as_array().map(Vec::len)),
-        (200, Some(8))
-    );
-    let (status, _, message) = post(
-        &server,
-        &alice,
-        Some(&sid),
-        json!({"jsonrpc": "2.0", "id": 3, "method": "ping"}),
-    )
-    .await;
-    assert_eq!((status, message["result"].clone()), (200, json!({})));
-
-    // Bob cannot use Alice's session: it does not exist for him.
-    let (status, _, message) = post(&server, &bob, Some(&sid), list.clone()).await;
-    assert_eq!(status, 404);
-    assert_eq!(message["error"]["code"], -32004);
-    assert_eq!(message["id"], Value::Null);
-    let (status, _, _) = post(&server, &alice, Some("not-a-session"), list.clone()).await;
-    assert_eq!(status, 404);
-
-    // A second replica serves the session too.
-    let replica = TestServer::start(&db).await;
-    let (status, _, message) = post(&replica, &alice, Some(&sid), list.clone()).await;
-    assert_eq!(status, 200, "{message}");
-    assert_eq!(message["result"]["tools"].as_array().map(Vec::len), Some(8));
-
-    let resp = server
-        .http
-        .delete(server.url("/mcp"))
-        .bearer_auth(&alice)
-        .header("mcp-session-id", &sid)
-        .header("mcp-protocol-version", "2025-11-25")
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        resp.status() == 204 || resp.status() == 200,
-        "{}",
-        resp.status()
-    );
-    let (status, _, message) = post(&server, &alice, Some(&sid), list.clone()).await;
-    assert_eq!(
-        (status, message["error"]["code"].as_i64()),
-        (404, Some(-32004))
-    );
-    let (status, _, _) = post(&replica, &alice, Some(&sid), list).await;
-    assert_eq!(status, 404, "closed everywhere");
-    assert_eq!(
-        db.scalar_i64("SELECT count(*) FROM mcp_sessions WHERE closed_at IS NOT NULL")
-            .await,
-        1
-    );
-    // The door's own session events carry its surface.
-    assert_eq!(
-        db.texts(&format!(
-            "SELECT action || ' ' || surface FROM audit_log WHERE session_id = '{sid}' AND kind = 'admin' ORDER BY seq"
-        ))
-        .await,
-        vec![
-            Some("session_opened mcp".to_owned()),
-            Some("session_closed mcp".to_owned())
-        ]
-    );
-}
-
-async fn the_transport_refuses_in_json(backend: Backend) {
-    let (db, server) = started(backend).await;
-    let token = server.token("ai_agent", "ai123").await;
-    let raw = |body: &'static str| {
-        server
-            .http
-            .post(server.url("/mcp"))
-            .bearer_auth(&token)
-            .header("accept", "application/json, text/event-stream")
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-    };
-    for (body, status, code) in [
-        ("{not json", 400, -32700),
-        (r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#, 400, -32600),
-        (r#"[1, "garbage"]"#, 400, -32600),
-    ] {
-        let resp = raw(body).await.unwrap();
-        assert_eq!(resp.status(), status, "{body}");
-        let message: Value = resp.json().await.unwrap();
-        assert_eq!(message["error"]["code"], code, "{body}");
-        assert_eq!(message["jsonrpc"], "2.0");
-    }
-    // A request without a session (2025 era) is refused by the transport, in JSON.
-    let resp = raw(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
-        .await
-        .unwrap();
-    assert!(resp.status().is_client_error(), "{}", resp.status());
-    let message: Value = resp.json().await.unwrap();
-    assert!(message["error"]["code"].is_i64(), "{message}");
-
-    // Credentials and permissions.
-    let resp = server
-        .http
-        .post(server.url("/mcp"))
-        .json(&initialize())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 401);
-    let challenge = resp.headers()["www-authenticate"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let metadata = format!(
-        "resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\"",
-        server.base
-    );
-    assert!(challenge.contains(&metadata), "{challenge}");
-    let (status, doc) = common::api::status_and_json(
-        server
-            .http
-            .get(server.url("/.well-known/oauth-protected-resource/mcp"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert_eq!(doc["resource"], format!("{}/mcp", server.base));
-    assert_eq!(doc["authorization_servers"], json!([server.base]));
-    assert_eq!(
-        server
-            .get("/.well-known/oauth-protected-resource")
-            .await
-            .status(),
-        200
-    );
-
-    server.new_user("viewer").await;
-    assert!(
-        db.cli(&["users", "set-role", "viewer", "readonly"])
-            .status
-            .success()
-    );
-    let viewer = server.token("viewer", "password-viewer").await;
-    let resp = server
-        .http
-        .post(server.url("/mcp"))
-        .bearer_auth(&viewer)
-        .json(&initialize())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 403);
-    assert!(
-        resp.headers()["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .contains("insufficient_scope")
-    );
-
-    // Browsers from other origins, and other Host names, are refused.
-    let evil = server
-        .http
-        .post(server.url("/mcp"))
-        .bearer_auth(&token)
-        .header("origin", "https://evil.example")
-        .header("accept", "application/json, text/event-stream")
-        .json(&initialize())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(evil.status(), 403);
-    let message: Value = evil.json().await.unwrap();
-    assert!(
-        message["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Origin")
-    );
-    let rebound = server
-        .http
-        .post(server.url("/mcp"))
-        .bearer_auth(&token)
-        .header("host", "evil.example")
-        .header("accept", "application/json, text/event-stream")
-        .json(&initialize())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(rebound.status(), 403, "a foreign Host (DNS rebinding)");
-    let message: Value = rebound.json().await.unwrap();
-    assert!(message["error"]["code"].is_i64(), "{message}");
-
-    // An auditor reads the audit log, and has no business on /mcp.
-    server.new_user("inspector").await;
-    assert!(
-        db.cli(&["users", "set-role", "inspector", "auditor"])
-            .status
-            .success()
-    );
-    let inspector = server.token("inspector", "password-inspector").await;
-    let resp = server
-        .http
-        .post(server.url("/mcp"))
-        .bearer_auth(&inspector)
-        .header("accept", "application/json, text/event-stream")
-        .json(&initialize())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 403);
-}
-
 async fn context_tools_act_on_the_mcp_session(backend: Backend) {
     let (db, server) = started(backend).await;
     let token = server.token("ai_agent", "ai123").await;
@@ -666,7 +394,7 @@ async fn context_tools_act_on_the_mcp_session(backend: Backend) {
         ))
         .await
         .unwrap();
-    assert_ne!(updated.is_error, Some(true), "{updated:?}");
+    assert_eq!(updated.is_error, Some(false), "{updated:?}");
     assert_eq!(updated.structured_content.as_ref().unwrap()["version"], 1);
     let read = client
         .call_tool(call("get_session_context", json!({})))
@@ -703,207 +431,11 @@ async fn context_tools_act_on_the_mcp_session(backend: Backend) {
     client.cancel().await.unwrap();
 }
 
-/// POST with explicit protocol headers; returns status and the JSON message.
-async fn post_with(
-    server: &TestServer,
-    token: &str,
-    headers: &[(&str, &str)],
-    body: Value,
-) -> (u16, Value) {
-    let mut request = server
-        .http
-        .post(server.url("/mcp"))
-        .bearer_auth(token)
-        .header("accept", "application/json, text/event-stream")
-        .json(&body);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let resp = request.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    let message = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .chain(std::iter::once(text.as_str()))
-        .find_map(|l| {
-            serde_json::from_str::<Value>(l)
-                .ok()
-                .filter(|v| v.get("jsonrpc").is_some())
-        })
-        .unwrap_or(Value::Null);
-    (status, message)
-}
-
-async fn versions_are_negotiated_and_checked(backend: Backend) {
-    let (db, server) = started(backend).await;
-    let token = server.token("ai_agent", "ai123").await;
-    // An unknown version in initialize is answered with our latest handshake revision.
-    let mut init = initialize();
-    init["params"]["protocolVersion"] = json!("2024-01-01");
-    let resp = server
-        .http
-        .post(server.url("/mcp"))
-        .bearer_auth(&token)
-        .header("accept", "application/json, text/event-stream")
-        .json(&init)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let sid = resp.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let text = resp.text().await.unwrap();
-    assert!(text.contains(r#""protocolVersion":"2025-11-25""#), "{text}");
-    let client_info = db
-        .texts(&format!(
-            "SELECT CAST(client_info AS TEXT) FROM mcp_sessions WHERE id = '{sid}'"
-        ))
-        .await;
-    assert!(
-        client_info[0].as_deref().unwrap().contains("raw"),
-        "{client_info:?}"
-    );
-    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
-    let (status, message) = post_with(
-        &server,
-        &token,
-        &[
-            ("mcp-session-id", &sid),
-            ("mcp-protocol-version", "1999-01-01"),
-        ],
-        list.clone(),
-    )
-    .await;
-    assert_eq!(
-        status, 400,
-        "an unsupported MCP-Protocol-Version: {message}"
-    );
-    assert!(message["error"]["code"].is_i64());
-    let (status, message) =
-        post_with(&server, &token, &[("mcp-session-id", &sid)], list.clone()).await;
-    assert_eq!(status, 200, "an absent header means 2025-03-26: {message}");
-
-    // The stateless revision: per-request _meta, Mcp-Method, resultType and caching hints.
-    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
-    let stateless =
-        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {"_meta": meta}});
-    let headers = [
-        ("mcp-protocol-version", "2026-07-28"),
-        ("mcp-method", "tools/list"),
-    ];
-    let (status, message) = post_with(&server, &token, &headers, stateless.clone()).await;
-    assert_eq!(status, 200, "{message}");
-    assert_eq!(message["result"]["resultType"], "complete");
-    assert!(message["result"]["ttlMs"].is_u64());
-    assert!(message["result"]["cacheScope"].is_string());
-    let (status, message) = post_with(
-        &server,
-        &token,
-        &[
-            ("mcp-protocol-version", "2026-07-28"),
-            ("mcp-method", "tools/call"),
-        ],
-        stateless,
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert_eq!(
-        message["error"]["code"], -32020,
-        "Mcp-Method must match the body"
-    );
-    let call = json!({"jsonrpc": "2.0", "id": 6, "method": "tools/call",
-                      "params": {"name": "search_items", "arguments": {"query": ""}, "_meta": meta}});
-    let (status, message) = post_with(
-        &server,
-        &token,
-        &[
-            ("mcp-protocol-version", "2026-07-28"),
-            ("mcp-method", "tools/call"),
-            ("mcp-name", "get_item"),
-        ],
-        call.clone(),
-    )
-    .await;
-    assert_eq!(
-        (status, message["error"]["code"].as_i64()),
-        (400, Some(-32020)),
-        "Mcp-Name must match"
-    );
-    let (status, message) = post_with(
-        &server,
-        &token,
-        &[
-            ("mcp-protocol-version", "2026-07-28"),
-            ("mcp-method", "tools/call"),
-        ],
-        call.clone(),
-    )
-    .await;
-    assert_eq!(
-        (status, message["error"]["code"].as_i64()),
-        (400, Some(-32020)),
-        "Mcp-Name is required"
-    );
-    let (status, message) = post_with(
-        &server,
-        &token,
-        &[
-            ("mcp-protocol-version", "2026-07-28"),
-            ("mcp-method", "tools/call"),
-            ("mcp-name", "search_items"),
-        ],
-        call,
-    )
-    .await;
-    assert_eq!(status, 200, "{message}");
-    assert_eq!(message["result"]["resultType"], "complete");
-    let discover =
-        json!({"jsonrpc": "2.0", "id": 4, "method": "server/discover", "params": {"_meta": meta}});
-    let (status, message) = post_with(
-        &server,
-        &token,
-        &[
-            ("mcp-protocol-version", "2026-07-28"),
-            ("mcp-method", "server/discover"),
-        ],
-        discover,
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        message["result"]["supportedVersions"],
-        json!(["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"])
-    );
-    let old_meta = json!({"io.modelcontextprotocol/protocolVersion": "1999-01-01", "io.modelcontextprotocol/clientCapabilities": {}});
-    let unsupported =
-        json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list", "params": {"_meta": old_meta}});
-    let (status, message) = post_with(
-        &server,
-        &token,
-        &[("mcp-protocol-version", "1999-01-01")],
-        unsupported,
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert_eq!(message["error"]["code"], -32022);
-    assert!(
-        message["error"]["data"]["supported"]
-            .as_array()
-            .is_some_and(|v| v.len() == 4)
-    );
-}
-
 on_both_backends!(
     context_tools_act_on_the_mcp_session,
-    versions_are_negotiated_and_checked,
     a_session_client_lists_and_calls_every_tool,
     errors_follow_the_spec,
     api_keys_authenticate_both_ways,
     the_stateless_revision_needs_no_session,
     resources_and_prompts,
-    sessions_are_bound_to_their_user_and_end_with_delete,
-    the_transport_refuses_in_json,
 );

@@ -11,8 +11,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::ApiTags;
+use super::security::Auth;
 use crate::audit::{Actor, Event};
-use crate::auth::{Auth, api_key};
+use crate::auth::api_key;
 use crate::domain::validation::FieldErrors;
 use crate::domain::{ApiKey, AuditKind, Permission, User, time};
 use crate::error::ApiResult;

@@ -12,9 +12,9 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::ApiTags;
+use super::security::Auth;
 use crate::audit::export::{self, Format};
 use crate::audit::{Verification, verify_chain};
-use crate::auth::Auth;
 use crate::domain::validation::FieldErrors;
 use crate::domain::{AuditKind, Outcome, Permission, Surface};
 use crate::error::{ApiError, ApiResult};

@@ -9,17 +9,18 @@ use poem_openapi::payload::{Form, Json};
 use poem_openapi::{ApiRequest, ApiResponse, Object, OpenApi};
 use serde_json::json;
 
+use super::security::Auth;
 use super::users::UserCreate;
 use super::{ApiTags, Message};
 use crate::audit::{Actor, Event};
 use crate::auth::client_addr::client_addr;
-use crate::auth::tokens::{self, TokenPair};
-use crate::auth::{Auth, AuthMethod, authenticate};
+use crate::auth::{AuthMethod, authenticate};
 use crate::domain::credentials::{Email, Password, Username, parse_full_name};
 use crate::domain::validation::FieldErrors;
 use crate::domain::{AuditKind, Outcome, Permission, Role, User, time};
 use crate::error::{ApiError, ApiResult};
 use crate::service::accounts;
+use crate::service::tokens::{self, TokenPair};
 use crate::state::AppState;
 use crate::store::UserChanges;
 use crate::views::UserOut;
@@ -144,7 +145,7 @@ impl AuthApi {
     async fn register(&self, req: &Request, body: Json<UserCreate>) -> ApiResult<Registered> {
         let role = body.0.role.unwrap_or(Role::User);
         if role != Role::User {
-            let is_admin = authenticate(&self.state, req.headers())
+            let is_admin = authenticate(&self.state.jwt, self.state.store.as_ref(), req.headers())
                 .await
                 .is_ok_and(|p| p.has(Permission::ManageUsers));
             if !is_admin {

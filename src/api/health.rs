@@ -129,7 +129,7 @@ impl HealthApi {
     #[oai(path = "/metrics", method = "get")]
     async fn metrics(&self, req: &Request) -> ApiResult<MetricsResponse> {
         if !self.state.settings.metrics_open {
-            authenticate(&self.state, req.headers())
+            authenticate(&self.state.jwt, self.state.store.as_ref(), req.headers())
                 .await?
                 .require(Permission::ReadAudit)?;
         }

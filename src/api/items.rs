@@ -7,7 +7,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
-use crate::auth::Auth;
+use super::security::Auth;
 use crate::domain::item::{parse_category, parse_description, parse_name, parse_price, parse_tax};
 use crate::domain::validation::FieldErrors;
 use crate::domain::{Item, ItemChanges, Money, NewItem, Permission, time};

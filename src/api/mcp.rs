@@ -14,8 +14,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::rendered::RenderedJson;
+use super::security::Auth;
 use super::{ApiTags, Message};
-use crate::auth::Auth;
 use crate::domain::{Permission, Role, Session, Surface, time};
 use crate::error::{ApiError, ApiResult};
 use crate::request::current_request;
@@ -233,8 +233,7 @@ impl McpRestApi {
         let rendered_tools = Role::ALL
             .into_iter()
             .map(|role| {
-                let tools = state
-                    .tools
+                let tools = tools::registry()
                     .all()
                     .iter()
                     .filter(|t| t.visible_to_role(role))
@@ -430,7 +429,7 @@ impl McpRestApi {
             },
             server_stats: ServerStats {
                 total_active_sessions,
-                available_tools: self.state.tools.visible_to(principal).count() as i64,
+                available_tools: tools::registry().visible_to(principal).count() as i64,
                 tool_calls: server_calls,
             },
         }))

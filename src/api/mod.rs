@@ -4,11 +4,12 @@ mod api_keys;
 mod audit;
 mod auth;
 mod health;
-pub mod items;
+mod items;
 mod mcp;
 mod rendered;
+mod security;
 mod session_context;
-pub mod users;
+mod users;
 mod well_known;
 
 use std::sync::Arc;

@@ -11,7 +11,7 @@ use poem_openapi::{ApiRequest, ApiResponse, OpenApi};
 use serde_json::Value;
 
 use super::ApiTags;
-use crate::auth::Auth;
+use super::security::Auth;
 use crate::domain::Permission;
 use crate::domain::context::ContextChange;
 use crate::error::{ApiError, ApiResult};

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::api_keys::{GeneratedKey, create_key};
+use super::security::Auth;
 use crate::audit::Actor;
-use crate::auth::Auth;
 use crate::domain::credentials::{Email, parse_full_name};
 use crate::domain::user::SELF_LOCKOUT;
 use crate::domain::validation::FieldErrors;

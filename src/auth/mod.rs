@@ -8,9 +8,6 @@ pub mod jwt;
 pub mod password;
 mod principal;
 pub mod secret;
-mod security;
 pub mod throttle;
-pub mod tokens;
 
 pub use principal::{AuthMethod, Principal, authenticate};
-pub use security::Auth;

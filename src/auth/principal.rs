@@ -7,10 +7,11 @@ use poem::http::header::AUTHORIZATION;
 use uuid::Uuid;
 
 use super::api_key;
+use super::jwt::JwtKeys;
 use super::jwt::TokenType;
 use crate::domain::{Permission, User, time};
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::store::Store;
 
 /// How the caller proved who they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,17 +105,19 @@ fn credential(headers: &HeaderMap) -> Result<Credential<'_>, ApiError> {
 
 /// Authenticates the request's credentials: a bearer access JWT, an
 /// `X-API-Key`, or an API key sent as a bearer token.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+pub async fn authenticate(
+    jwt: &JwtKeys,
+    store: &dyn Store,
+    headers: &HeaderMap,
+) -> Result<Principal, ApiError> {
     let invalid = || ApiError::Unauthorized("invalid, expired or revoked credentials".into());
     let now = time::now();
     match credential(headers)? {
         Credential::Jwt(token) => {
-            let claims = state
-                .jwt
+            let claims = jwt
                 .verify(token, TokenType::Access)
                 .map_err(|_| invalid())?;
-            let check = state
-                .store
+            let check = store
                 .check_access_token(claims.sub, claims.jti, claims.fam)
                 .await?
                 .ok_or_else(invalid)?;
@@ -132,8 +135,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
             })
         }
         Credential::ApiKey(key) => {
-            let (user, key) = state
-                .store
+            let (user, key) = store
                 .principal_by_api_key(&api_key::hash(key))
                 .await?
                 .ok_or_else(invalid)?;
@@ -144,7 +146,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
             if key
                 .last_used_at
                 .is_none_or(|at| now - at >= chrono::Duration::minutes(1))
-                && let Err(e) = state.store.touch_api_key(key.id, now).await
+                && let Err(e) = store.touch_api_key(key.id, now).await
             {
                 tracing::warn!(error = %e, "could not record API key use");
             }

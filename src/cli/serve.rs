@@ -12,7 +12,6 @@ use crate::auth::throttle::LoginThrottle;
 use crate::config::{ProcessEnv, ServeSettings, Vars};
 use crate::state::AppState;
 use crate::store::MigrationState;
-use crate::tools::Registry;
 use crate::{app, maintenance, startup};
 
 /// Options of `aiapi serve`.
@@ -80,7 +79,6 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             window: chrono::Duration::from_std(settings.login_lockout)
                 .unwrap_or(chrono::Duration::MAX),
         },
-        tools: Registry::new(),
         metrics: crate::metrics::Metrics::new(),
         store,
         settings,

@@ -84,62 +84,23 @@ pub async fn run(args: UsersArgs) -> Result<(), CliError> {
 }
 
 async fn execute(store: &dyn Store, command: UsersCommand) -> Result<(), CliError> {
-    let passwords = Passwords::with_threads(1);
     match command {
         UsersCommand::Create {
             username,
             email,
             role,
             full_name,
-        } => {
-            let role = parse_role(&role)?;
-            let password = read_password(&format!("password for {username}: "))?;
-            let fields = accounts::AccountFields {
-                username: &username,
-                email: &email,
-                password: password.expose(),
-                full_name: full_name.as_deref(),
-                role,
-            };
-            let new = accounts::new_user(&passwords, fields).await.map_err(api)?;
-            let user = store
-                .create_user(&new, time::now())
-                .await
-                .map_err(store_err)?;
-            audit::record(store, accounts::user_created(&user, Actor::system())).await?;
-            println!(
-                "created {} ({}, role {})",
-                user.username, user.id, user.role
-            );
-        }
-        UsersCommand::SetPassword { username } => {
-            let user = find(store, &username).await?;
-            let password = read_password(&format!("new password for {username}: "))?;
-            let hash = passwords.hash(password.expose()).await.map_err(api)?;
-            store
-                .set_password(user.id, &hash, time::now())
-                .await
-                .map_err(store_err)?;
-            let details = json!({"user_id": user.id, "username": user.username});
-            audit::record(
-                store,
-                Event::new(AuditKind::Admin, "password_set", Actor::system(), details),
-            )
-            .await?;
-            println!("password of {username} changed; their tokens no longer work");
-        }
+        } => create(store, &username, &email, &role, full_name.as_deref()).await,
+        UsersCommand::SetPassword { username } => set_password(store, &username).await,
         UsersCommand::SetRole { username, role } => {
             let role = parse_role(&role)?;
-            let user = update(
-                store,
-                &username,
-                UserChanges {
-                    role: Some(role),
-                    ..Default::default()
-                },
-            )
-            .await?;
+            let changes = UserChanges {
+                role: Some(role),
+                ..Default::default()
+            };
+            let user = update(store, &username, changes).await?;
             println!("{} now has role {}", user.username, user.role);
+            Ok(())
         }
         UsersCommand::Deactivate { username } => {
             let changes = UserChanges {
@@ -148,6 +109,7 @@ async fn execute(store: &dyn Store, command: UsersCommand) -> Result<(), CliErro
             };
             update(store, &username, changes).await?;
             println!("{username} deactivated");
+            Ok(())
         }
         UsersCommand::Activate { username } => {
             let changes = UserChanges {
@@ -156,29 +118,87 @@ async fn execute(store: &dyn Store, command: UsersCommand) -> Result<(), CliErro
             };
             update(store, &username, changes).await?;
             println!("{username} activated");
+            Ok(())
         }
-        UsersCommand::List { limit, offset } => {
-            let (users, total) = store
-                .list_users(limit.clamp(1, 10_000), offset.max(0))
-                .await
-                .map_err(store_err)?;
-            println!(
-                "{:<36}  {:<20}  {:<9}  {:<6}  email",
-                "id", "username", "role", "active"
-            );
-            for u in &users {
-                println!(
-                    "{:<36}  {:<20}  {:<9}  {:<6}  {}",
-                    u.id,
-                    u.username,
-                    u.role.as_str(),
-                    u.is_active,
-                    u.email
-                );
-            }
-            println!("{} of {total} users", users.len());
-        }
+        UsersCommand::List { limit, offset } => list(store, limit, offset).await,
     }
+}
+
+/// `users create`: the password comes from standard input.
+async fn create(
+    store: &dyn Store,
+    username: &str,
+    email: &str,
+    role: &str,
+    full_name: Option<&str>,
+) -> Result<(), CliError> {
+    let role = parse_role(role)?;
+    let password = read_password(&format!("password for {username}: "))?;
+    let fields = accounts::AccountFields {
+        username,
+        email,
+        password: password.expose(),
+        full_name,
+        role,
+    };
+    let new = accounts::new_user(&Passwords::with_threads(1), fields)
+        .await
+        .map_err(api)?;
+    let user = store
+        .create_user(&new, time::now())
+        .await
+        .map_err(store_err)?;
+    audit::record(store, accounts::user_created(&user, Actor::system())).await?;
+    println!(
+        "created {} ({}, role {})",
+        user.username, user.id, user.role
+    );
+    Ok(())
+}
+
+/// `users set-password`: ends every token of the user.
+async fn set_password(store: &dyn Store, username: &str) -> Result<(), CliError> {
+    let user = find(store, username).await?;
+    let password = read_password(&format!("new password for {username}: "))?;
+    let hash = Passwords::with_threads(1)
+        .hash(password.expose())
+        .await
+        .map_err(api)?;
+    store
+        .set_password(user.id, &hash, time::now())
+        .await
+        .map_err(store_err)?;
+    let details = json!({"user_id": user.id, "username": user.username});
+    audit::record(
+        store,
+        Event::new(AuditKind::Admin, "password_set", Actor::system(), details),
+    )
+    .await?;
+    println!("password of {username} changed; their tokens no longer work");
+    Ok(())
+}
+
+/// `users list`: a page of accounts as a table.
+async fn list(store: &dyn Store, limit: i64, offset: i64) -> Result<(), CliError> {
+    let (users, total) = store
+        .list_users(limit.clamp(1, 10_000), offset.max(0))
+        .await
+        .map_err(store_err)?;
+    println!(
+        "{:<36}  {:<20}  {:<9}  {:<6}  email",
+        "id", "username", "role", "active"
+    );
+    for u in &users {
+        println!(
+            "{:<36}  {:<20}  {:<9}  {:<6}  {}",
+            u.id,
+            u.username,
+            u.role.as_str(),
+            u.is_active,
+            u.email
+        );
+    }
+    println!("{} of {total} users", users.len());
     Ok(())
 }
 

@@ -196,28 +196,10 @@ impl ServeSettings {
                 "a socket address like 127.0.0.1:8000",
             )?,
         };
-        let access_minutes: u64 = positive_var(
-            vars,
-            "AIAPI_ACCESS_TOKEN_MINUTES",
-            30,
-            "a whole number of minutes",
-        )?;
-        let refresh_days: u64 = positive_var(
-            vars,
-            "AIAPI_REFRESH_TOKEN_DAYS",
-            7,
-            "a whole number of days",
-        )?;
         let grace_secs: u64 = parse_var(
             vars,
             "AIAPI_SHUTDOWN_GRACE_SECS",
             30,
-            "a whole number of seconds",
-        )?;
-        let lockout_secs: u64 = positive_var(
-            vars,
-            "AIAPI_LOGIN_LOCKOUT_SECS",
-            900,
             "a whole number of seconds",
         )?;
         let session_idle_secs: u64 = positive_var(
@@ -226,6 +208,8 @@ impl ServeSettings {
             1800,
             "a whole number of seconds",
         )?;
+        let (access_token_ttl, refresh_token_ttl) = token_lifetimes(vars)?;
+        let (login_max_failures, login_max_failures_per_addr, login_lockout) = login_limits(vars)?;
         Ok(Self {
             environment: choice_var(
                 vars,
@@ -248,21 +232,11 @@ impl ServeSettings {
                 "a whole number of bytes",
             )?,
             shutdown_grace: Duration::from_secs(grace_secs),
-            access_token_ttl: Duration::from_secs(access_minutes * 60),
-            refresh_token_ttl: Duration::from_secs(refresh_days * 86_400),
-            login_max_failures: positive_var(
-                vars,
-                "AIAPI_LOGIN_MAX_FAILURES",
-                5,
-                "a whole number",
-            )?,
-            login_max_failures_per_addr: positive_var(
-                vars,
-                "AIAPI_LOGIN_MAX_FAILURES_PER_ADDR",
-                20,
-                "a whole number",
-            )?,
-            login_lockout: Duration::from_secs(lockout_secs),
+            access_token_ttl,
+            refresh_token_ttl,
+            login_max_failures,
+            login_max_failures_per_addr,
+            login_lockout,
             session_idle: Duration::from_secs(session_idle_secs),
             session_context_max_bytes: positive_var(
                 vars,
@@ -280,6 +254,44 @@ impl ServeSettings {
             bind,
         })
     }
+}
+
+/// The lifetimes of access and refresh tokens.
+fn token_lifetimes(vars: &dyn Vars) -> Result<(Duration, Duration), ConfigError> {
+    let access_minutes: u64 = positive_var(
+        vars,
+        "AIAPI_ACCESS_TOKEN_MINUTES",
+        30,
+        "a whole number of minutes",
+    )?;
+    let refresh_days: u64 = positive_var(
+        vars,
+        "AIAPI_REFRESH_TOKEN_DAYS",
+        7,
+        "a whole number of days",
+    )?;
+    Ok((
+        Duration::from_secs(access_minutes * 60),
+        Duration::from_secs(refresh_days * 86_400),
+    ))
+}
+
+/// Failed logins that lock a username, and an address, and for how long.
+fn login_limits(vars: &dyn Vars) -> Result<(i64, i64, Duration), ConfigError> {
+    let per_user = positive_var(vars, "AIAPI_LOGIN_MAX_FAILURES", 5, "a whole number")?;
+    let per_addr = positive_var(
+        vars,
+        "AIAPI_LOGIN_MAX_FAILURES_PER_ADDR",
+        20,
+        "a whole number",
+    )?;
+    let lockout_secs: u64 = positive_var(
+        vars,
+        "AIAPI_LOGIN_LOCKOUT_SECS",
+        900,
+        "a whole number of seconds",
+    )?;
+    Ok((per_user, per_addr, Duration::from_secs(lockout_secs)))
 }
 
 /// `AIAPI_JWT_SECRET`, which must be long enough to resist guessing.

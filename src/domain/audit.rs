@@ -293,6 +293,67 @@ mod tests {
         assert_ne!(h, moved.chain_hash(GENESIS_HASH));
     }
 
+    /// A row without the V11 fields hashes exactly as rows did before them
+    /// (the encoding the README documents, written out here on its own), so
+    /// every chain written before the migration still verifies.
+    #[test]
+    fn rows_without_the_new_fields_hash_as_before() {
+        let id = Uuid::parse_str("6f1c2a40-1d2b-4c3d-8e9f-0a1b2c3d4e5f").unwrap();
+        let entry = AuditEntry {
+            occurred_at: time::from_text("2026-11-30T12:00:00.123456Z").unwrap(),
+            kind: AuditKind::Tool,
+            action: "create_item".into(),
+            user_id: Some(id),
+            username: Some("alice".into()),
+            auth_method: Some("bearer".into()),
+            api_key_id: None,
+            session_id: Some("s-1".into()),
+            surface: Surface::Mcp,
+            arguments: r#"{"name":"lamp"}"#.into(),
+            outcome: Outcome::Success,
+            error: None,
+            duration_ms: 7,
+            request_id: Some("r-1".into()),
+            client_addr: None,
+            approval_id: None,
+            oauth_client_id: None,
+            client_request_id: None,
+        };
+        let mut expected = Sha256::new();
+        for field in [
+            Some(GENESIS_HASH),
+            Some("2026-11-30T12:00:00.123456Z"),
+            Some("tool"),
+            Some("create_item"),
+            Some("6f1c2a40-1d2b-4c3d-8e9f-0a1b2c3d4e5f"),
+            Some("alice"),
+            Some("bearer"),
+            None,
+            Some("s-1"),
+            Some("mcp"),
+            Some(r#"{"name":"lamp"}"#),
+            Some("success"),
+            None,
+            Some("7"),
+            Some("r-1"),
+            None,
+        ] {
+            match field {
+                None => expected.update(b"-"),
+                Some(v) => {
+                    expected.update((v.len() as u64).to_be_bytes());
+                    expected.update(v.as_bytes());
+                }
+            }
+        }
+        let expected: String = expected
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(entry.chain_hash(GENESIS_HASH), expected);
+    }
+
     #[test]
     fn new_fields_count_only_when_set_and_by_name() {
         let entry = AuditEntry {

@@ -164,17 +164,18 @@ impl McpEndpoint {
     /// The caller, who must hold `use:mcp_tools`; or the 401 or 403 that
     /// says how to get in.
     async fn authorize(&self, req: &Request) -> Result<Principal, Response> {
-        let principal = match authenticate(&self.state, req.headers()).await {
-            Ok(principal) => principal,
-            Err(e) => {
-                let challenge =
-                    format!("Bearer resource_metadata=\"{}\"", self.resource_metadata());
-                return Err(with_challenge(
-                    jsonrpc_error(StatusCode::UNAUTHORIZED, UNAUTHORIZED, &e.to_string()),
-                    &challenge,
-                ));
-            }
-        };
+        let principal =
+            match authenticate(&self.state.jwt, self.state.store.as_ref(), req.headers()).await {
+                Ok(principal) => principal,
+                Err(e) => {
+                    let challenge =
+                        format!("Bearer resource_metadata=\"{}\"", self.resource_metadata());
+                    return Err(with_challenge(
+                        jsonrpc_error(StatusCode::UNAUTHORIZED, UNAUTHORIZED, &e.to_string()),
+                        &challenge,
+                    ));
+                }
+            };
         if !principal.has(Permission::UseMcpTools) {
             let challenge = format!(
                 "Bearer error=\"insufficient_scope\", scope=\"use:mcp_tools\", resource_metadata=\"{}\"",
@@ -241,37 +242,36 @@ async fn read_message(req: &mut Request) -> Result<Option<Value>, Response> {
         return Ok(None);
     }
     let bytes = req.take_body().into_bytes().await.unwrap_or_default();
-    let refuse = |status, code, message: &str| Err(jsonrpc_error(status, code, message));
     let message = match serde_json::from_slice::<Value>(&bytes) {
         Err(_) => {
-            return refuse(
+            return Err(jsonrpc_error(
                 StatusCode::BAD_REQUEST,
                 PARSE_ERROR,
                 "parse error: the body is not JSON",
-            );
+            ));
         }
         Ok(Value::Array(_)) => {
-            return refuse(
+            return Err(jsonrpc_error(
                 StatusCode::BAD_REQUEST,
                 INVALID_REQUEST,
                 "JSON-RPC batches are not supported: send one message per request",
-            );
+            ));
         }
         Ok(message) => message,
     };
     if !is_jsonrpc_message(&message) {
-        return refuse(
+        return Err(jsonrpc_error(
             StatusCode::BAD_REQUEST,
             INVALID_REQUEST,
             "not a JSON-RPC 2.0 message: an object with \"jsonrpc\": \"2.0\" and a method, result or error",
-        );
+        ));
     }
     if value_has_nul(&message) {
-        return refuse(
+        return Err(jsonrpc_error(
             StatusCode::BAD_REQUEST,
             INVALID_REQUEST,
             "NUL characters (U+0000) are not accepted",
-        );
+        ));
     }
     let initialize = (message.get("method").and_then(Value::as_str) == Some("initialize"))
         .then(|| message.get("params").cloned())

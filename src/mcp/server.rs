@@ -25,7 +25,7 @@ use crate::error::ApiError;
 use crate::request::RequestInfo;
 use crate::state::AppState;
 use crate::store::{ItemFilter, ItemSort};
-use crate::tools::{CallOrigin, ToolError, ToolSpec, execute};
+use crate::tools::{CallOrigin, ToolError, ToolSpec, execute, registry};
 use crate::views::ItemOut;
 
 /// Tools and resources per `*/list` page.
@@ -181,7 +181,7 @@ impl ServerHandler for McpServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let principal = principal(&ctx)?;
-        let visible: Vec<&ToolSpec> = self.state.tools.visible_to(&principal).collect();
+        let visible: Vec<&ToolSpec> = registry().visible_to(&principal).collect();
         let offset = offset_of(request.as_ref())?;
         let page: Vec<Tool> = visible
             .iter()

@@ -9,11 +9,11 @@ use serde_json::json;
 
 use crate::audit::{Actor, Event};
 use crate::auth::password::Passwords;
-use crate::auth::tokens::{self, TokenPair};
 use crate::domain::credentials::{Email, Password, Username, parse_full_name};
 use crate::domain::validation::FieldErrors;
 use crate::domain::{AuditKind, Outcome, Role, User, time};
 use crate::error::ApiError;
+use crate::service::tokens::{self, TokenPair};
 use crate::state::AppState;
 use crate::store::{NewUser, UserChanges};
 

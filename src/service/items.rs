@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::Principal;
 use crate::domain::{Item, ItemChanges, Permission, Role};
+use crate::error::ApiError;
 use crate::store::{StoreError, StoreTx};
 
 /// Why an item change did not happen.
@@ -20,6 +21,16 @@ pub enum ItemRefusal {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<ItemRefusal> for ApiError {
+    fn from(refusal: ItemRefusal) -> Self {
+        match refusal {
+            ItemRefusal::NotFound(_) => Self::NotFound(refusal.to_string()),
+            ItemRefusal::NotAllowed(why) => Self::Forbidden(why.into()),
+            ItemRefusal::Store(e) => e.into(),
+        }
+    }
 }
 
 /// Applies `changes` to item `id` in `tx`: its owner or an admin may.

@@ -5,3 +5,4 @@ pub mod accounts;
 pub mod items;
 pub mod session_context;
 pub mod sessions;
+pub mod tokens;

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::registry::ToolSpec;
-use super::{ChangeScope, Plan, ToolCall, ToolFailure, ToolFn};
+use super::{ChangeScope, Plan, ToolCall, ToolFailure, ToolFn, registry};
 use crate::audit::Stamp;
 use crate::auth::{AuthMethod, Principal};
 use crate::domain::audit::redacted_canonical_json;
@@ -170,7 +170,7 @@ impl Audit<'_> {
 
     /// Counts the call in the metrics.
     fn measure(&self, outcome: Outcome) {
-        let known = self.state.tools.get(self.tool).is_some();
+        let known = registry().get(self.tool).is_some();
         self.state
             .metrics
             .tool_call(self.tool, known, outcome.as_str());
@@ -258,7 +258,7 @@ pub async fn execute(
     arguments: Value,
     origin: &CallOrigin,
 ) -> Result<ToolOutcome, ToolError> {
-    let tool = state.tools.get(tool_name);
+    let tool = registry().get(tool_name);
     // Each tool decides what of its arguments the audit row may keep; an
     // unknown tool's row keeps them all (secrets redacted).
     let kept = match tool {

@@ -13,7 +13,7 @@ mod session_context;
 mod users;
 
 pub use executor::{CallOrigin, ToolError, ToolOutcome, execute};
-pub use registry::{Annotations, Registry, ToolCategory, ToolSpec};
+pub use registry::{Annotations, Registry, ToolCategory, ToolSpec, registry};
 
 use std::future::Future;
 use std::pin::Pin;

@@ -2,6 +2,8 @@
 //! Schemas, required permissions, examples and MCP annotations, with its
 //! input validator compiled once.
 
+use std::sync::OnceLock;
+
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -126,13 +128,6 @@ pub(super) fn spec(
 }
 
 impl Registry {
-    /// The registry of every tool this service offers.
-    pub fn new() -> Self {
-        Self {
-            tools: super::all(),
-        }
-    }
-
     /// The tool called `name`.
     pub fn get(&self, name: &str) -> Option<&ToolSpec> {
         self.tools.iter().find(|t| t.name == name)
@@ -152,10 +147,13 @@ impl Registry {
     }
 }
 
-impl Default for Registry {
-    fn default() -> Self {
-        Self::new()
-    }
+/// Every tool this service offers, built (schemas compiled) once on first
+/// use: the set is fixed at build time, so no state needs to carry it.
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| Registry {
+        tools: super::all(),
+    })
 }
 
 /// An object schema with the given properties and required names, closed to

@@ -16,6 +16,7 @@ mod checked;
 mod checkpoint;
 mod inline;
 mod item_listing;
+mod item_search;
 mod items;
 mod rate_limits;
 mod sessions;

@@ -8,7 +8,7 @@ use poem::{Request, RequestBody};
 use poem_openapi::registry::{MetaOAuthFlow, MetaOAuthFlows, MetaSecurityScheme, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
-use super::{Principal, authenticate};
+use crate::auth::{Principal, authenticate};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -90,6 +90,8 @@ impl<'a> ApiExtractor<'a> for Auth {
         let state = req
             .data::<Arc<AppState>>()
             .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-        Ok(Auth(authenticate(state, req.headers()).await?))
+        Ok(Auth(
+            authenticate(&state.jwt, state.store.as_ref(), req.headers()).await?,
+        ))
     }
 }

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::jwt::{IssuedToken, TokenType};
 use crate::audit::{Actor, Event};
+use crate::auth::jwt::{IssuedToken, TokenType};
 use crate::domain::{AuditKind, Outcome, User, time};
 use crate::error::ApiError;
 use crate::state::AppState;

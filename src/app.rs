@@ -27,6 +27,16 @@ use crate::state::AppState;
 
 const REQUEST_ID: &str = "x-request-id";
 
+/// The methods the API and `/mcp` answer, the only ones CORS allows.
+const CORS_METHODS: [Method; 6] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::OPTIONS,
+];
+
 /// The complete application: REST API, `/mcp`, docs, spec, and the
 /// middleware stack. Cancelling `shutdown` ends open MCP streams.
 pub fn build(
@@ -46,12 +56,18 @@ pub fn build(
         .at("/openapi.json", spec)
         .nest("/", api);
     // CORS only when origins are configured: poem's Cors with an empty list
-    // would allow every origin.
+    // would allow every origin. Credentials travel in headers, never in
+    // cookies, so browsers are not told to send cookies along.
     let routes = if origins.is_empty() {
         routes.boxed()
     } else {
         routes
-            .with(Cors::new().allow_origins(origins).allow_credentials(true))
+            .with(
+                Cors::new()
+                    .allow_origins(origins)
+                    .allow_methods(CORS_METHODS)
+                    .allow_credentials(false),
+            )
             .boxed()
     };
     routes
@@ -68,22 +84,26 @@ async fn request_context<E: Endpoint>(
     req: Request,
     state: Arc<AppState>,
 ) -> poem::Result<Response> {
-    let id = req
+    // Our own id, always: a client's id is not unique and could be chosen
+    // to collide with another request's rows. Theirs is kept beside it.
+    let id = Uuid::new_v4().to_string();
+    let client_request_id = req
         .headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
-        .map(str::to_owned)
-        .unwrap_or_else(|| Uuid::new_v4().to_string());
+        .map(str::to_owned);
     let span = tracing::info_span!(
         "request",
         request_id = %id,
+        client_request_id = client_request_id.as_deref().unwrap_or(""),
         method = %req.method(),
         path = %req.uri().path(),
     );
     let (method, path) = (req.method().to_string(), req.uri().path().to_owned());
     let info = RequestInfo {
         request_id: id.clone(),
+        client_request_id,
         client_addr: client_addr(&req, &state.settings.trusted_proxies).map(|a| a.to_string()),
         surface: surface_of(req.uri().path()),
     };
@@ -105,6 +125,10 @@ async fn request_context<E: Endpoint>(
         if let Ok(value) = HeaderValue::from_str(&id) {
             resp.headers_mut().insert(REQUEST_ID, value);
         }
+        resp.headers_mut().insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
         Ok(resp)
     };
     serve_as(info, serve.instrument(span)).await

@@ -11,8 +11,10 @@ use crate::domain::Surface;
 /// What the audit log records about the request being served.
 #[derive(Debug, Clone)]
 pub struct RequestInfo {
-    /// The request id, echoed in `x-request-id`.
+    /// Our id of the request, sent back in `x-request-id`.
     pub request_id: String,
+    /// The `x-request-id` the client sent, kept beside ours.
+    pub client_request_id: Option<String>,
     /// The client's address (the peer's, or `X-Forwarded-For`'s from a trusted
     /// proxy).
     pub client_addr: Option<String>,

@@ -1,7 +1,7 @@
 //! The tracing subscriber, built once per process. Logs go to stderr so that
 //! stdout stays for command output.
 
-use std::io::IsTerminal;
+use std::io::{self, IsTerminal, Write};
 
 use tracing_subscriber::EnvFilter;
 
@@ -21,7 +21,7 @@ pub fn init(filter: &str, format: LogFormat) -> Result<(), ConfigError> {
     })?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| OneLinePerEvent(io::stderr()))
         .with_ansi(std::io::stderr().is_terminal());
     let installed = match format {
         LogFormat::Text => builder.try_init(),
@@ -30,4 +30,62 @@ pub fn init(filter: &str, format: LogFormat) -> Result<(), ConfigError> {
     // A second init in the same process (only in tests) keeps the first subscriber.
     drop(installed);
     Ok(())
+}
+
+/// Writes each event as exactly one line: a newline, carriage return or
+/// other control character inside it (a username typed with a newline in
+/// it, say) is written escaped, so no client can forge a log line. The fmt
+/// layer hands over each event in one write, ending in its newline; ESC
+/// stays, for the terminal's colours (tracing escapes it in field values).
+struct OneLinePerEvent<W>(W);
+
+impl<W: Write> Write for OneLinePerEvent<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        let body = buf.strip_suffix(b"\n").unwrap_or(buf);
+        if !body.iter().any(|b| needs_escape(*b)) {
+            return self.0.write_all(buf);
+        }
+        let mut line = Vec::with_capacity(buf.len() + 16);
+        for &b in body {
+            if needs_escape(b) {
+                line.extend_from_slice(format!("\\x{b:02x}").as_bytes());
+            } else {
+                line.push(b);
+            }
+        }
+        if body.len() < buf.len() {
+            line.push(b'\n');
+        }
+        self.0.write_all(&line)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+fn needs_escape(b: u8) -> bool {
+    (b < 0x20 && b != b'\t' && b != 0x1b) || b == 0x7f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_one_line_whatever_its_fields_hold() {
+        let mut out = OneLinePerEvent(Vec::new());
+        out.write_all(b"login username=eve\nINFO forged\r\n")
+            .unwrap();
+        out.write_all(b"plain\n").unwrap();
+        assert_eq!(
+            String::from_utf8(out.0).unwrap(),
+            "login username=eve\\x0aINFO forged\\x0d\nplain\n"
+        );
+    }
 }

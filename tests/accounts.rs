@@ -486,7 +486,10 @@ async fn the_cli_manages_accounts_and_keys(backend: Backend) {
             .await,
     )
     .await;
-    assert_eq!(status, 403);
+    assert_eq!(
+        status, 401,
+        "a deactivated account answers as a wrong password"
+    );
     let out = db.cli(&["users", "deactivate", "nobody"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no user named"), "{}", stderr(&out));

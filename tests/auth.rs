@@ -193,19 +193,26 @@ async fn wrong_password_and_unknown_user_look_alike(backend: Backend) {
     assert_eq!(wrong_body, unknown_body);
 }
 
-async fn inactive_users_cannot_log_in(backend: Backend) {
+/// L9: a deactivated account answers exactly as a wrong password does,
+/// so the answer does not reveal whether the password was right.
+async fn l9_deactivated_accounts_answer_the_same_whatever_the_password(backend: Backend) {
     let (db, server) = server(backend, &[]).await;
     server.new_user("frank").await;
     let out = db.cli(&["users", "deactivate", "frank"]);
     assert!(out.status.success(), "{}", common::db::stderr(&out));
-    let resp = server
-        .post_json(
-            "/auth/login",
-            &json!({"username": "frank", "password": "password-frank"}),
-        )
-        .await;
-    let (status, body) = status_and_json(resp).await;
-    assert_eq!(status, 403, "{body}");
+    let mut answers = Vec::new();
+    for password in ["password-frank", "not-the-password"] {
+        let resp = server
+            .post_json(
+                "/auth/login",
+                &json!({"username": "frank", "password": password}),
+            )
+            .await;
+        answers.push(status_and_json(resp).await);
+    }
+    assert_eq!(answers[0].0, 401, "{}", answers[0].1);
+    assert_eq!(answers[0].1["detail"], answers[1].1["detail"]);
+    assert_eq!(answers[0].1["code"], answers[1].1["code"]);
 }
 
 async fn refresh_rotates_and_reuse_revokes_the_family(backend: Backend) {
@@ -530,8 +537,16 @@ async fn forged_and_stale_tokens_are_refused(backend: Backend) {
     assert_eq!(resp.status(), 401, "no credentials");
 }
 
-async fn failed_logins_are_throttled_per_user_and_address(backend: Backend) {
-    let (_db, server) = server(
+fn retry_after(resp: &reqwest::Response) -> u64 {
+    resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+async fn m4_failed_logins_lock_the_guesser_not_the_owner(backend: Backend) {
+    let (db, server) = server(
         backend,
         &[
             ("AIAPI_LOGIN_MAX_FAILURES", "3"),
@@ -582,7 +597,8 @@ async fn failed_logins_are_throttled_per_user_and_address(backend: Backend) {
         200
     );
 
-    // Three failures lock the username, from any address, even with the right password.
+    // M4: three failures lock the (username, address) pair, not the
+    // username: its owner, at an address with no failures, still logs in.
     for _ in 0..3 {
         assert_eq!(
             attempt("ai_agent", "bad-password", "10.0.0.3")
@@ -592,16 +608,54 @@ async fn failed_logins_are_throttled_per_user_and_address(backend: Backend) {
             401
         );
     }
-    let locked = attempt("ai_agent", "ai123", "10.0.0.4").await.unwrap();
-    assert_eq!(locked.status(), 429);
-    let retry: u64 = locked.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let locked = attempt("ai_agent", "ai123", "10.0.0.3").await.unwrap();
+    assert_eq!(locked.status(), 429, "the guessing address is locked out");
+    let retry = retry_after(&locked);
     assert!(retry > 0 && retry <= 900, "{retry}");
     let body: Value = locked.json().await.unwrap();
     assert_eq!(body["code"], "too_many_requests");
+    // The username is now hot: another address that has failed is
+    // refused, a clean one may try (and its owner gets in).
+    assert_eq!(
+        attempt("someone", "bad-password", "10.0.0.5")
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        attempt("ai_agent", "ai123", "10.0.0.5")
+            .await
+            .unwrap()
+            .status(),
+        429,
+        "a failing address may not guess a hot username"
+    );
+    assert_eq!(
+        attempt("ai_agent", "ai123", "10.0.0.4")
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "the owner, from a clean address, logs in"
+    );
+    // Each failure after a lock doubles the next lock.
+    db.execute("UPDATE login_throttle SET locked_until = NULL")
+        .await;
+    assert_eq!(
+        attempt("ai_agent", "bad-password", "10.0.0.3")
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let relocked = attempt("ai_agent", "ai123", "10.0.0.3").await.unwrap();
+    assert_eq!(relocked.status(), 429);
+    let retry = retry_after(&relocked);
+    assert!(
+        retry > 30 && retry <= 60,
+        "the second lock is twice as long: {retry}"
+    );
 
     // Six failures from one (forwarded) address lock the address for every username.
     for name in ["u1", "u2", "u3", "u4", "u5", "u6"] {
@@ -668,13 +722,13 @@ on_both_backends!(
     register_rejects_duplicates_and_bad_fields,
     login_accepts_form_and_json,
     wrong_password_and_unknown_user_look_alike,
-    inactive_users_cannot_log_in,
+    l9_deactivated_accounts_answer_the_same_whatever_the_password,
     refresh_rotates_and_reuse_revokes_the_family,
     refresh_and_access_tokens_are_not_interchangeable,
     logout_revokes_tokens_and_all_ends_every_login,
     me_updates_but_never_role_or_activation,
     password_change_ends_other_tokens,
     forged_and_stale_tokens_are_refused,
-    failed_logins_are_throttled_per_user_and_address,
+    m4_failed_logins_lock_the_guesser_not_the_owner,
     forwarded_for_is_ignored_from_untrusted_peers,
 );

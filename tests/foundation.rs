@@ -269,7 +269,7 @@ async fn assert_json_error(resp: reqwest::Response, code: &str) {
     );
 }
 
-async fn request_ids_are_echoed_or_made(backend: Backend) {
+async fn request_ids_are_ours_and_the_clients_is_logged(backend: Backend) {
     let db = TestDb::create(backend).await;
     let server = TestServer::start(&db).await;
     let resp = server
@@ -279,13 +279,15 @@ async fn request_ids_are_echoed_or_made(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.headers()["x-request-id"], "trace-me-42");
+    let ours = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(ours.len(), 36, "a UUID of ours, not the client's: {ours}");
     let resp = server.get("/nowhere").await;
     let made = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(made.len(), 36, "a UUID: {made}");
+    let log = server.log();
     assert!(
-        server.log().contains("trace-me-42"),
-        "log lines carry the request id"
+        log.contains(&ours) && log.contains("trace-me-42"),
+        "log lines carry both ids"
     );
 }
 
@@ -465,6 +467,6 @@ on_both_backends!(
     health_reports_the_backend,
     docs_and_spec_are_served,
     errors_are_json,
-    request_ids_are_echoed_or_made,
+    request_ids_are_ours_and_the_clients_is_logged,
     sigterm_stops_the_server_cleanly,
 );

@@ -144,7 +144,11 @@ async fn execute_answers_in_the_tutorial_shape_and_audits(backend: Backend) {
     assert_eq!(row("session_id").await.as_deref(), Some(session.as_str()));
     assert_eq!(row("surface").await.as_deref(), Some("rest"));
     assert_eq!(row("outcome").await.as_deref(), Some("success"));
-    assert_eq!(row("request_id").await.as_deref(), Some("req-create-1"));
+    assert_eq!(
+        row("client_request_id").await.as_deref(),
+        Some("req-create-1")
+    );
+    assert_eq!(row("request_id").await.unwrap().len(), 36, "our own id");
     assert_eq!(row("client_addr").await.as_deref(), Some("127.0.0.1"));
     assert!(
         row("arguments")

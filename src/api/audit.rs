@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::security::Auth;
 use crate::audit::export::{self, Format};
+use crate::audit::{Actor, Event};
 use crate::audit::{Verification, verify_chain};
 use crate::domain::validation::FieldErrors;
 use crate::domain::{AuditKind, Outcome, Permission, Surface};
@@ -58,9 +59,12 @@ struct AuditEntryOut {
     error: Option<String>,
     /// How long it took.
     duration_ms: i64,
-    /// The request's id.
+    /// Our id of the request (the `x-request-id` we answered with).
     #[oai(nullable)]
     request_id: Option<String>,
+    /// The `x-request-id` the client sent, if it sent one.
+    #[oai(nullable)]
+    client_request_id: Option<String>,
     /// The client's address.
     #[oai(nullable)]
     client_addr: Option<String>,
@@ -89,6 +93,7 @@ impl From<AuditRecord> for AuditEntryOut {
             error: e.error,
             duration_ms: e.duration_ms,
             request_id: e.request_id,
+            client_request_id: e.client_request_id,
             client_addr: e.client_addr,
             prev_hash: r.prev_hash,
             hash: r.hash,
@@ -160,6 +165,42 @@ impl AuditApi {
     pub fn new(state: Arc<AppState>) -> Self {
         Self { state }
     }
+
+    /// Records that an auditor read or exported the log: one row per
+    /// request, naming the filter.
+    async fn record_read(
+        &self,
+        auth: &Auth,
+        action: &'static str,
+        details: serde_json::Value,
+    ) -> ApiResult<()> {
+        let event = Event::new(AuditKind::Auth, action, Actor::principal(&auth.0), details);
+        self.state.audit(event).await
+    }
+}
+
+/// The filter as an audit row's details (only the filters given).
+fn filter_details(filter: &AuditFilter) -> serde_json::Value {
+    let mut details = serde_json::Map::new();
+    let mut put = |name: &str, value: Option<serde_json::Value>| {
+        if let Some(value) = value {
+            details.insert(name.into(), value);
+        }
+    };
+    put("user_id", filter.user_id.map(|v| v.to_string().into()));
+    put("username", filter.username.clone().map(Into::into));
+    put("kind", filter.kind.map(|v| v.as_str().into()));
+    put("action", filter.action.clone().map(Into::into));
+    put("outcome", filter.outcome.map(|v| v.as_str().into()));
+    put("surface", filter.surface.map(|v| v.as_str().into()));
+    put("session_id", filter.session_id.clone().map(Into::into));
+    put(
+        "api_key_id",
+        filter.api_key_id.map(|v| v.to_string().into()),
+    );
+    put("from", filter.from.map(|v| v.to_rfc3339().into()));
+    put("to", filter.to.map(|v| v.to_rfc3339().into()));
+    serde_json::Value::Object(details)
 }
 
 /// The shared filter parameters, parsed; unknown values are 422s.
@@ -270,16 +311,19 @@ impl AuditApi {
             errors.push("cursor", "must be a positive row number");
         }
         errors.finish(())?;
-        let rows = self
+        let page = self
             .state
             .store
             .audit_entries(&filter, AuditCursor::Before(cursor.0), limit)
             .await?;
-        let next_cursor = (rows.len() as i64 == limit)
-            .then(|| rows.last().map(|r| r.seq))
-            .flatten();
+        let mut details = filter_details(&filter);
+        details["cursor"] = serde_json::json!(cursor.0);
+        details["limit"] = serde_json::json!(limit);
+        details["rows"] = serde_json::json!(page.records.len());
+        self.record_read(&auth, "audit_read", details).await?;
+        let next_cursor = page.more.then(|| page.last_seq()).flatten();
         Ok(Json(AuditPage {
-            entries: rows.into_iter().map(AuditEntryOut::from).collect(),
+            entries: page.records.into_iter().map(AuditEntryOut::from).collect(),
             next_cursor,
         }))
     }
@@ -383,6 +427,9 @@ impl AuditApi {
         );
         errors.finish(())?;
         let format = format.unwrap_or(Format::Ndjson);
+        let mut details = filter_details(&filter);
+        details["format"] = serde_json::json!(format.as_str());
+        self.record_read(&auth, "audit_exported", details).await?;
         let chunks = export::stream(self.state.store.clone(), filter, format);
         let body = Body::from_bytes_stream(futures_util::TryStreamExt::map_err(chunks, |e| {
             tracing::error!(error = %e, "audit export failed mid-stream");

@@ -15,9 +15,9 @@ use super::{ApiTags, Message};
 use crate::audit::{Actor, Event};
 use crate::auth::client_addr::client_addr;
 use crate::auth::{AuthMethod, authenticate};
-use crate::domain::credentials::{Email, Password, Username, parse_full_name};
+use crate::domain::credentials::{Email, MAX_PASSWORD_BYTES, Password, Username, parse_full_name};
 use crate::domain::validation::FieldErrors;
-use crate::domain::{AuditKind, Outcome, Permission, Role, User, time};
+use crate::domain::{AuditKind, Permission, Role, User, time};
 use crate::error::{ApiError, ApiResult};
 use crate::service::accounts;
 use crate::service::tokens::{self, TokenPair};
@@ -134,9 +134,6 @@ impl AuthApi {
     }
 }
 
-/// Longest password a login may present; longer ones are refused before hashing.
-const MAX_LOGIN_PASSWORD: usize = 1024;
-
 #[OpenApi(prefix_path = "/auth", tag = "ApiTags::Authentication")]
 impl AuthApi {
     /// Register an account with role `user`. Asking for another role needs an
@@ -176,7 +173,7 @@ impl AuthApi {
         let credentials = match body {
             LoginRequest::Form(Form(c)) | LoginRequest::Json(Json(c)) => c,
         };
-        if credentials.password.len() > MAX_LOGIN_PASSWORD {
+        if credentials.password.len() > MAX_PASSWORD_BYTES {
             return Err(ApiError::invalid("password", "is too long"));
         }
         let addr = client_addr(req, &self.state.settings.trusted_proxies);
@@ -316,28 +313,14 @@ impl AuthApi {
     #[oai(path = "/me/password", method = "post")]
     async fn change_password(
         &self,
+        req: &Request,
         auth: Auth,
         body: Json<PasswordChange>,
     ) -> ApiResult<Json<TokenResponse>> {
         let state = &self.state;
         let me = &auth.0.user;
-        if body.0.current_password.len() > MAX_LOGIN_PASSWORD
-            || !state
-                .passwords
-                .verify(Some(&me.password_hash), &body.0.current_password)
-                .await?
-        {
-            let refused = "the current password is wrong";
-            let event = Event::new(
-                AuditKind::Auth,
-                "password_changed",
-                Actor::principal(&auth.0),
-                json!({}),
-            )
-            .failed(Outcome::Denied, refused);
-            state.audit(event).await?;
-            return Err(ApiError::Forbidden(refused.into()));
-        }
+        let addr = client_addr(req, &state.settings.trusted_proxies);
+        accounts::check_current_password(state, &auth.0, &body.0.current_password, addr).await?;
         let new = Password::parse(&body.0.new_password, "new_password")
             .map_err(|e| ApiError::Validation(vec![e]))?;
         let hash = state.passwords.hash(new.expose()).await?;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde_json::json;
 
 use super::ApiTags;
 use super::security::Auth;
@@ -12,7 +13,7 @@ use crate::domain::item::{parse_category, parse_description, parse_name, parse_p
 use crate::domain::validation::FieldErrors;
 use crate::domain::{Item, ItemChanges, Money, NewItem, Permission, time};
 use crate::error::{ApiError, ApiResult};
-use crate::service::items;
+use crate::service::items::{self, ItemAction};
 use crate::state::AppState;
 use crate::store::{ItemFilter, ItemSort};
 use crate::views::ItemOut;
@@ -191,6 +192,10 @@ impl ItemsApi {
     async fn create(&self, auth: Auth, body: Json<ItemCreate>) -> ApiResult<ItemCreated> {
         auth.0.require(Permission::WriteItems)?;
         let body = body.0;
+        let mut arguments = json!({
+            "name": body.name, "description": body.description, "price": body.price,
+            "tax": body.tax, "category": body.category,
+        });
         let mut errors = FieldErrors::default();
         let name = errors.check(parse_name(&body.name));
         let description = errors.check(parse_description(body.description.as_deref()));
@@ -209,6 +214,8 @@ impl ItemsApi {
         };
         let mut tx = self.state.store.begin().await?;
         let item = tx.create_item(&new, time::now()).await?;
+        arguments["item_id"] = json!(item.id);
+        items::record_change(tx.as_mut(), &auth.0, ItemAction::Created, arguments).await?;
         tx.commit().await?;
         Ok(ItemCreated::Created(Json(ItemOut::from(&item))))
     }
@@ -230,6 +237,10 @@ impl ItemsApi {
     ) -> ApiResult<Json<ItemOut>> {
         auth.0.require(Permission::WriteItems)?;
         let body = body.0;
+        let arguments = json!({
+            "item_id": id.0, "name": body.name, "description": body.description,
+            "price": body.price, "tax": body.tax, "category": body.category,
+        });
         let mut errors = FieldErrors::default();
         let changes = ItemChanges {
             name: body
@@ -249,7 +260,17 @@ impl ItemsApi {
         };
         errors.finish(())?;
         let mut tx = self.state.store.begin().await?;
-        let item = items::update(tx.as_mut(), &auth.0, id.0, &changes, time::now()).await?;
+        let item = match items::update(tx.as_mut(), &auth.0, id.0, &changes, time::now()).await {
+            Ok(item) => item,
+            Err(refusal) => {
+                drop(tx);
+                let action = ItemAction::Updated;
+                return Err(
+                    items::record_refusal(&self.state, &auth.0, action, id.0, refusal).await,
+                );
+            }
+        };
+        items::record_change(tx.as_mut(), &auth.0, ItemAction::Updated, arguments).await?;
         tx.commit().await?;
         Ok(Json(ItemOut::from(&item)))
     }
@@ -258,7 +279,12 @@ impl ItemsApi {
     #[oai(path = "/:id", method = "delete")]
     async fn delete(&self, auth: Auth, id: Path<i64>) -> ApiResult<ItemDeleted> {
         let mut tx = self.state.store.begin().await?;
-        items::delete(tx.as_mut(), &auth.0, id.0).await?;
+        let action = ItemAction::Deleted;
+        if let Err(refusal) = items::delete(tx.as_mut(), &auth.0, id.0).await {
+            drop(tx);
+            return Err(items::record_refusal(&self.state, &auth.0, action, id.0, refusal).await);
+        }
+        items::record_change(tx.as_mut(), &auth.0, action, json!({"item_id": id.0})).await?;
         tx.commit().await?;
         Ok(ItemDeleted::Deleted)
     }

@@ -369,14 +369,12 @@ impl McpRestApi {
         body: Json<ExecuteRequest>,
     ) -> ApiResult<Json<ExecuteResponse>> {
         let body = body.0;
-        let request = current_request();
-        let call = CallOrigin {
-            surface: Surface::Rest,
-            session_id: body.session_id.filter(|s| !s.is_empty()),
-            request_id: request.as_ref().map(|r| r.request_id.clone()),
-            client_addr: request.and_then(|r| r.client_addr),
-            session_verified: false,
-        };
+        let call = CallOrigin::new(
+            Surface::Rest,
+            body.session_id.filter(|s| !s.is_empty()),
+            current_request(),
+            false,
+        );
         let outcome = tools::execute(
             &self.state,
             &auth.0,

@@ -8,7 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::auth::{AuthMethod, Principal};
-use crate::domain::audit::redacted_canonical_json;
+use crate::domain::bounded::{self, MAX_AUDIT_ARGUMENTS, MAX_ERROR_CHARS};
 use crate::domain::{AuditEntry, AuditKind, Outcome, Surface, User, time};
 use crate::request::{RequestInfo, current_request};
 use crate::store::{Store, StoreResult};
@@ -132,6 +132,8 @@ pub struct Stamp {
     pub request_id: Option<String>,
     /// The client's address.
     pub client_addr: Option<String>,
+    /// The id the client gave the request, if any.
+    pub client_request_id: Option<String>,
 }
 
 impl Stamp {
@@ -147,6 +149,7 @@ impl From<RequestInfo> for Stamp {
             surface: Some(request.surface),
             request_id: Some(request.request_id),
             client_addr: request.client_addr,
+            client_request_id: request.client_request_id,
         }
     }
 }
@@ -170,15 +173,15 @@ pub fn entry_stamped(event: Event, stamp: Stamp) -> AuditEntry {
         api_key_id: event.actor.api_key_id,
         session_id: event.session_id,
         surface: stamp.surface.or(event.surface).unwrap_or(Surface::Cli),
-        arguments: redacted_canonical_json(&event.arguments),
+        arguments: bounded::stored_json(&event.arguments, MAX_AUDIT_ARGUMENTS),
         outcome: event.outcome,
-        error: event.error,
+        error: event.error.map(|e| bounded::clip(&e, MAX_ERROR_CHARS)),
         duration_ms: 0,
         request_id: stamp.request_id,
         client_addr: stamp.client_addr,
         approval_id: None,
         oauth_client_id: None,
-        client_request_id: None,
+        client_request_id: stamp.client_request_id,
     }
 }
 

@@ -21,6 +21,16 @@ pub enum Format {
     Csv,
 }
 
+impl Format {
+    /// The format's name, as `?format=` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Ndjson => "ndjson",
+            Format::Csv => "csv",
+        }
+    }
+}
+
 impl FromStr for Format {
     type Err = String;
 
@@ -34,7 +44,7 @@ impl FromStr for Format {
 }
 
 /// One row as exported. `arguments` is the stored canonical JSON text, so an
-/// export can be re-hashed and checked outside the service.
+/// NDJSON export can be re-hashed and checked outside the service.
 #[derive(Debug, Serialize)]
 pub struct ExportRow<'a> {
     seq: i64,
@@ -53,6 +63,9 @@ pub struct ExportRow<'a> {
     duration_ms: i64,
     request_id: Option<&'a str>,
     client_addr: Option<&'a str>,
+    approval_id: Option<String>,
+    oauth_client_id: Option<&'a str>,
+    client_request_id: Option<&'a str>,
     prev_hash: &'a str,
     hash: &'a str,
 }
@@ -77,9 +90,54 @@ impl<'a> From<&'a AuditRecord> for ExportRow<'a> {
             duration_ms: e.duration_ms,
             request_id: e.request_id.as_deref(),
             client_addr: e.client_addr.as_deref(),
+            approval_id: e.approval_id.map(|u| u.to_string()),
+            oauth_client_id: e.oauth_client_id.as_deref(),
+            client_request_id: e.client_request_id.as_deref(),
             prev_hash: &r.prev_hash,
             hash: &r.hash,
         }
+    }
+}
+
+impl ExportRow<'_> {
+    /// The CSV cells, in [`CSV_HEADER`]'s order, each made safe to open in
+    /// a spreadsheet.
+    fn csv_cells(&self) -> [String; 21] {
+        let text = |v: &str| spreadsheet_safe(v);
+        let opt = |v: Option<&str>| v.map(spreadsheet_safe).unwrap_or_default();
+        [
+            self.seq.to_string(),
+            text(&self.occurred_at),
+            text(self.kind),
+            text(self.action),
+            opt(self.user_id.as_deref()),
+            opt(self.username),
+            opt(self.auth_method),
+            opt(self.api_key_id.as_deref()),
+            opt(self.session_id),
+            text(self.surface),
+            text(self.arguments),
+            text(self.outcome),
+            opt(self.error),
+            self.duration_ms.to_string(),
+            opt(self.request_id),
+            opt(self.client_addr),
+            opt(self.approval_id.as_deref()),
+            opt(self.oauth_client_id),
+            opt(self.client_request_id),
+            text(self.prev_hash),
+            text(self.hash),
+        ]
+    }
+}
+
+/// A text cell a spreadsheet will not run as a formula: one starting with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`.
+fn spreadsheet_safe(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
     }
 }
 
@@ -96,22 +154,22 @@ pub fn encode(rows: &[AuditRecord], format: Format, header: bool) -> Vec<u8> {
             out
         }
         Format::Csv => {
-            let mut writer = csv::WriterBuilder::new()
-                .has_headers(header)
-                .from_writer(Vec::new());
-            for row in rows {
-                writer.serialize(ExportRow::from(row)).unwrap_or_default();
-            }
-            if rows.is_empty() && header {
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            if header {
                 writer.write_record(CSV_HEADER).unwrap_or_default();
+            }
+            for row in rows {
+                writer
+                    .write_record(ExportRow::from(row).csv_cells())
+                    .unwrap_or_default();
             }
             writer.into_inner().unwrap_or_default()
         }
     }
 }
 
-/// Column names, for an export with no rows.
-const CSV_HEADER: [&str; 18] = [
+/// Column names of a CSV export.
+const CSV_HEADER: [&str; 21] = [
     "seq",
     "occurred_at",
     "kind",
@@ -128,6 +186,9 @@ const CSV_HEADER: [&str; 18] = [
     "duration_ms",
     "request_id",
     "client_addr",
+    "approval_id",
+    "oauth_client_id",
+    "client_request_id",
     "prev_hash",
     "hash",
 ];
@@ -145,11 +206,11 @@ pub fn stream(
             let Some(after) = after else {
                 return Ok(None);
             };
-            let rows = store
+            let page = store
                 .audit_entries(&filter, AuditCursor::After(after), PAGE)
                 .await?;
-            let next = (rows.len() as i64 == PAGE).then(|| rows.last().map_or(after, |r| r.seq));
-            let chunk = encode(&rows, format, after == 0);
+            let next = page.more.then(|| page.last_seq().unwrap_or(after));
+            let chunk = encode(&page.records, format, after == 0);
             Ok(Some((chunk, next)))
         }
     })

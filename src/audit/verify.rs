@@ -39,7 +39,7 @@ pub async fn verify_chain(
         let page = store
             .audit_entries(&AuditFilter::default(), AuditCursor::After(after), PAGE)
             .await?;
-        for record in &page {
+        for record in &page.records {
             let broken = if record.prev_hash != prev {
                 Some(
                     "prev_hash is not the previous row's hash (a row was removed, inserted or reordered)",
@@ -63,7 +63,7 @@ pub async fn verify_chain(
             after = record.seq;
         }
         progress(rows);
-        if (page.len() as i64) < PAGE {
+        if !page.more {
             return Ok(Verification {
                 ok: true,
                 rows,

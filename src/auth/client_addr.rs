@@ -3,13 +3,21 @@
 //! trusted proxy.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use poem::Request;
+
+/// When the last warning about an untrusted `X-Forwarded-For` was logged
+/// (Unix seconds; 0: never).
+static LAST_UNTRUSTED_WARNING: AtomicI64 = AtomicI64::new(0);
 
 /// The address to attribute the request to.
 pub fn client_addr(req: &Request, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
     let peer = req.remote_addr().as_socket_addr().map(|a| a.ip())?;
     if !trusted_proxies.contains(&peer) {
+        if req.headers().contains_key("x-forwarded-for") {
+            warn_untrusted_forwarding(peer);
+        }
         return Some(peer);
     }
     let forwarded = req
@@ -27,4 +35,24 @@ pub fn client_addr(req: &Request, trusted_proxies: &[IpAddr]) -> Option<IpAddr> 
             .find(|ip| !trusted_proxies.contains(ip))
             .unwrap_or(peer),
     )
+}
+
+/// Logs, at most once a minute, that a peer sends `X-Forwarded-For` but is
+/// not trusted: behind a proxy missing from `AIAPI_TRUSTED_PROXIES`, every
+/// client shares the proxy's address, and so its per-address limits.
+fn warn_untrusted_forwarding(peer: IpAddr) {
+    let now = chrono::Utc::now().timestamp();
+    let last = LAST_UNTRUSTED_WARNING.load(Ordering::Relaxed);
+    if now - last >= 60
+        && LAST_UNTRUSTED_WARNING
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::warn!(
+            %peer,
+            "requests carry X-Forwarded-For from a peer not in AIAPI_TRUSTED_PROXIES: \
+             the header is ignored and every client behind it shares the peer's address \
+             for login limits and the audit log"
+        );
+    }
 }

@@ -282,7 +282,7 @@ fn login_limits(vars: &dyn Vars) -> Result<(i64, i64, Duration), ConfigError> {
     let per_addr = positive_var(
         vars,
         "AIAPI_LOGIN_MAX_FAILURES_PER_ADDR",
-        20,
+        1000,
         "a whole number",
     )?;
     let lockout_secs: u64 = positive_var(

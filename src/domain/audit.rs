@@ -189,19 +189,52 @@ impl AuditEntry {
     }
 }
 
-/// Field names whose values never reach the audit log.
+/// Field names whose values never reach the audit log, compared without
+/// case, `_` or `-` (so `pass_word` and `Api-Key` count).
 fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    [
-        "password",
-        "secret",
-        "token",
-        "api_key",
-        "apikey",
-        "authorization",
-    ]
-    .iter()
-    .any(|s| key.contains(s))
+    let key: String = key
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    matches!(key.as_str(), "pass" | "pwd" | "pin" | "otp")
+        || [
+            "password",
+            "passwd",
+            "passphrase",
+            "secret",
+            "token",
+            "apikey",
+            "authorization",
+            "credential",
+            "privatekey",
+            "cookie",
+        ]
+        .iter()
+        .any(|s| key.contains(s))
+}
+
+/// Whether `text` holds one of our own secrets, whatever its key: an API
+/// key (`aiapi_` and 40 base62 characters) or a JWT (three base64url
+/// segments, the first a JSON object).
+fn looks_secret(text: &str) -> bool {
+    let token_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let api_key = text.match_indices("aiapi_").any(|(at, prefix)| {
+        text[at + prefix.len()..]
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .count()
+            >= 40
+    });
+    let jwt = text.match_indices("eyJ").any(|(at, _)| {
+        let candidate: String = text[at..]
+            .chars()
+            .take_while(|c| token_char(*c) || *c == '.')
+            .collect();
+        let parts: Vec<&str> = candidate.split('.').collect();
+        parts.len() >= 3 && parts[..3].iter().all(|p| p.len() >= 4)
+    });
+    api_key || jwt
 }
 
 /// `value` with secrets replaced by `"***"`, as canonical JSON text (object
@@ -237,6 +270,7 @@ pub fn redacted_canonical_json(value: &Value) -> String {
                 }
                 out.push(']');
             }
+            Value::String(text) if looks_secret(text) => out.push_str("\"***\""),
             scalar => out.push_str(&scalar.to_string()),
         }
     }
@@ -256,6 +290,20 @@ mod tests {
         assert_eq!(
             redacted_canonical_json(&args),
             r#"{"a":{"password":"***","z":[1,{"api_key":"***","y":null}]},"access_token":"***","b":1}"#
+        );
+    }
+
+    #[test]
+    fn secrets_are_found_by_wider_names_and_by_their_shape() {
+        let key = format!("aiapi_{}", "A1b2C3d4E5".repeat(4));
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2ln";
+        let args = json!({
+            "pwd": "a", "pass_word": "b", "Api-Key": "c", "note": format!("use {key} now"),
+            "header": format!("Bearer {jwt}"), "q": "aiapi_short", "name": "eyJ alone"
+        });
+        assert_eq!(
+            redacted_canonical_json(&args),
+            r#"{"Api-Key":"***","header":"***","name":"eyJ alone","note":"***","pass_word":"***","pwd":"***","q":"aiapi_short"}"#
         );
     }
 

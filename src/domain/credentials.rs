@@ -71,6 +71,10 @@ impl Email {
     }
 }
 
+/// Longest password presented to a check (a login, the current password);
+/// longer ones are refused before hashing.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
 /// A new password: 8 to 128 characters. Never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Password(String);

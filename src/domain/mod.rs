@@ -4,6 +4,7 @@
 
 pub mod api_key;
 pub mod audit;
+pub mod bounded;
 pub mod context;
 pub mod credentials;
 pub mod item;

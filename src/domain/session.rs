@@ -5,6 +5,19 @@ use uuid::Uuid;
 
 use super::audit::Surface;
 
+/// Longest session id accepted: ours are UUIDs (36 characters).
+pub const MAX_SESSION_ID: usize = 64;
+
+/// Whether `id` could be one of our session ids: 1 to [`MAX_SESSION_ID`]
+/// letters, digits, `-` or `_`. Anything else is refused before it can
+/// reach an index (a Postgres btree entry holds at most ~2.7 KB).
+pub fn is_session_shaped(id: &str) -> bool {
+    (1..=MAX_SESSION_ID).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// A session as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {

@@ -208,15 +208,9 @@ impl ServerHandler for McpServer {
             .and_then(|p| p.headers.get("mcp-session-id"))
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let call = CallOrigin {
-            surface: Surface::Mcp,
-            session_id,
-            request_id: info.as_ref().map(|i| i.request_id.clone()),
-            client_addr: info.and_then(|i| i.client_addr),
-            // The door found the session header's session open and the
-            // caller's before the request reached rmcp.
-            session_verified: true,
-        };
+        // The door found the session header's session open and the
+        // caller's before the request reached rmcp.
+        let call = CallOrigin::new(Surface::Mcp, session_id, info, true);
         let arguments = request
             .arguments
             .map(Value::Object)

@@ -8,8 +8,10 @@ use std::net::IpAddr;
 use serde_json::json;
 
 use crate::audit::{Actor, Event};
+use crate::auth::Principal;
 use crate::auth::password::Passwords;
-use crate::domain::credentials::{Email, Password, Username, parse_full_name};
+use crate::domain::bounded::{self, MAX_LABEL_CHARS};
+use crate::domain::credentials::{Email, MAX_PASSWORD_BYTES, Password, Username, parse_full_name};
 use crate::domain::validation::FieldErrors;
 use crate::domain::{AuditKind, Outcome, Role, User, time};
 use crate::error::ApiError;
@@ -103,11 +105,14 @@ pub fn user_changed(
     events
 }
 
-/// The login flow: throttled per username and client address, the
-/// password verified off the runtime (unknown usernames against a dummy
-/// hash), deactivated accounts refused, every attempt recorded. Returns
-/// the user as of this login and a fresh token pair. The REST login and,
-/// later, the browser sign-in call this.
+/// The login flow: throttled per username, address and both (see
+/// [`crate::auth::throttle`]), the password verified off the runtime
+/// (unknown usernames against a dummy hash; a typed name that cannot be a
+/// username costs no hash at all), deactivated accounts answered exactly
+/// as a wrong password, every attempt recorded except those the throttle
+/// refuses (their lock is recorded once), so an anonymous flood writes a
+/// bounded number of rows. Returns the user as of this login and a fresh
+/// token pair. The REST login and, later, the browser sign-in call this.
 pub async fn log_in(
     state: &AppState,
     typed: &str,
@@ -121,53 +126,41 @@ pub async fn log_in(
             AuditKind::Auth,
             "login",
             Actor::typed(typed),
-            json!({"username": typed}),
+            json!({"username": bounded::clip(typed, MAX_LABEL_CHARS)}),
         )
     };
-    if let Err(refused) = state.login_throttle.check(store, typed, addr, now).await {
-        state
-            .audit(attempt().failed(Outcome::RateLimited, refused.to_string()))
-            .await?;
-        return Err(refused);
-    }
-    let user = store.user_by_username(typed).await?;
-    let verified = state
-        .passwords
-        .verify(user.as_ref().map(|u| u.password_hash.as_str()), password)
-        .await?;
-    let Some(user) = user.filter(|_| verified) else {
-        let refused = "incorrect username or password";
-        state
-            .audit(attempt().failed(Outcome::Denied, refused))
-            .await?;
-        if let Some(until) = state
-            .login_throttle
-            .record_failure(store, typed, addr, now)
-            .await?
-        {
-            tracing::warn!(username = %typed, client = ?addr, "login locked after repeated failures");
-            let details = json!({"username": typed, "client_addr": addr, "locked_until": until});
-            let locked = Event::new(
-                AuditKind::Auth,
-                "login_locked",
-                Actor::typed(typed),
-                details,
-            )
-            .failed(Outcome::RateLimited, "too many failed logins");
-            state.audit(locked).await?;
-        }
-        return Err(ApiError::Unauthorized(refused.into()));
+    state.login_throttle.check(store, typed, addr, now).await?;
+    let user = match Username::parse(typed) {
+        Ok(name) => store.user_by_username(name.as_str()).await?,
+        Err(_) => None,
     };
-    if !user.is_active {
-        let refused = "this account is deactivated";
-        state
-            .audit(attempt().failed(Outcome::Denied, refused))
-            .await?;
-        return Err(ApiError::Forbidden(refused.into()));
-    }
+    let verified = match &user {
+        Some(user) => {
+            state
+                .passwords
+                .verify(Some(&user.password_hash), password)
+                .await?
+        }
+        None if typed.len() <= MAX_LABEL_CHARS => state.passwords.verify(None, password).await?,
+        None => false,
+    };
+    let refused = "incorrect username or password";
+    let user = match user.filter(|_| verified) {
+        Some(user) if user.is_active => user,
+        found => {
+            let why = if found.is_some() {
+                "the account is deactivated"
+            } else {
+                refused
+            };
+            state.audit(attempt().failed(Outcome::Denied, why)).await?;
+            count_failure(state, typed, addr, now).await?;
+            return Err(ApiError::Unauthorized(refused.into()));
+        }
+    };
     state
         .login_throttle
-        .record_success(store, &user.username)
+        .record_success(store, &user.username, addr)
         .await?;
     store.record_login(user.id, now).await?;
     let pair = tokens::issue_pair(state, &user).await?;
@@ -186,4 +179,69 @@ pub async fn log_in(
         .await?;
     tracing::info!(user_id = %user.id, "login");
     Ok((user, pair))
+}
+
+/// Checks `principal`'s current password before a change, throttled as a
+/// login of their username from `addr` is, so a stolen token cannot guess it.
+pub async fn check_current_password(
+    state: &AppState,
+    principal: &Principal,
+    current: &str,
+    addr: Option<IpAddr>,
+) -> Result<(), ApiError> {
+    let me = &principal.user;
+    let now = time::now();
+    state
+        .login_throttle
+        .check(state.store.as_ref(), &me.username, addr, now)
+        .await?;
+    if current.len() <= MAX_PASSWORD_BYTES
+        && state
+            .passwords
+            .verify(Some(&me.password_hash), current)
+            .await?
+    {
+        return Ok(());
+    }
+    let refused = "the current password is wrong";
+    let event = Event::new(
+        AuditKind::Auth,
+        "password_changed",
+        Actor::principal(principal),
+        json!({}),
+    )
+    .failed(Outcome::Denied, refused);
+    state.audit(event).await?;
+    count_failure(state, &me.username, addr, now).await?;
+    Err(ApiError::Forbidden(refused.into()))
+}
+
+/// Counts a failed password check of `typed` from `addr` (a login, or the
+/// current password when changing it), recording `login_locked` when the
+/// failure locks the attempt's counters.
+pub async fn count_failure(
+    state: &AppState,
+    typed: &str,
+    addr: Option<IpAddr>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    let Some(until) = state
+        .login_throttle
+        .record_failure(state.store.as_ref(), typed, addr, now)
+        .await?
+    else {
+        return Ok(());
+    };
+    tracing::warn!(username = ?bounded::clip(typed, MAX_LABEL_CHARS), client = ?addr, "login locked after repeated failures");
+    let details = json!({
+        "username": bounded::clip(typed, MAX_LABEL_CHARS), "client_addr": addr, "locked_until": until,
+    });
+    let locked = Event::new(
+        AuditKind::Auth,
+        "login_locked",
+        Actor::typed(typed),
+        details,
+    )
+    .failed(Outcome::RateLimited, "too many failed attempts");
+    state.audit(locked).await
 }

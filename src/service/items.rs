@@ -1,13 +1,84 @@
-//! Items: who may change or delete one. The REST endpoints and the item
-//! tools both run these inside their transaction and only translate the
-//! answer (404 or a business failure; 403 or a denied call).
+//! Items: who may change or delete one, and the events REST writes of
+//! item changes. The REST endpoints and the item tools both run these
+//! inside their transaction and only translate the answer (404 or a
+//! business failure; 403 or a denied call). A tool call is audited as the
+//! call itself; a REST change writes `item_created`, `item_updated` or
+//! `item_deleted` with the same arguments in its transaction, and a
+//! refused one a `denied` row of its own.
 
 use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
 
+use crate::audit::{self, Actor, Event};
 use crate::auth::Principal;
-use crate::domain::{Item, ItemChanges, Permission, Role};
+use crate::domain::{AuditKind, Item, ItemChanges, Outcome, Permission, Role};
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::{StoreError, StoreTx};
+
+/// An item change made over REST, as its audit row names it.
+#[derive(Debug, Clone, Copy)]
+pub enum ItemAction {
+    /// `item_created`.
+    Created,
+    /// `item_updated`.
+    Updated,
+    /// `item_deleted`.
+    Deleted,
+}
+
+impl ItemAction {
+    fn name(self) -> &'static str {
+        match self {
+            ItemAction::Created => "item_created",
+            ItemAction::Updated => "item_updated",
+            ItemAction::Deleted => "item_deleted",
+        }
+    }
+}
+
+/// The event of `principal` doing `action` with `arguments` (the fields
+/// as the matching tool's row keeps them, and the item's id).
+pub fn event(principal: &Principal, action: ItemAction, arguments: Value) -> Event {
+    Event::new(
+        AuditKind::Admin,
+        action.name(),
+        Actor::principal(principal),
+        arguments,
+    )
+}
+
+/// Writes the event of a change in the change's own transaction, so the
+/// row exists exactly when the change does.
+pub async fn record_change(
+    tx: &mut dyn StoreTx,
+    principal: &Principal,
+    action: ItemAction,
+    arguments: Value,
+) -> Result<(), ApiError> {
+    let row = audit::entry(event(principal, action, arguments));
+    tx.append_audit(&row).await?;
+    Ok(())
+}
+
+/// Records a REST item change that was refused (an item of someone else's
+/// the caller may not touch) and hands the refusal back.
+pub async fn record_refusal(
+    state: &AppState,
+    principal: &Principal,
+    action: ItemAction,
+    id: i64,
+    refusal: ItemRefusal,
+) -> ApiError {
+    let error = ApiError::from(refusal);
+    if let ApiError::Forbidden(why) = &error {
+        let denied = event(principal, action, json!({"item_id": id})).failed(Outcome::Denied, why);
+        if let Err(failed) = state.audit(denied).await {
+            return failed;
+        }
+    }
+    error
+}
 
 /// Why an item change did not happen.
 #[derive(Debug, thiserror::Error)]

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::audit::{Actor, Event};
 use crate::auth::Principal;
+use crate::domain::bounded::{self, MAX_CLIENT_INFO, MAX_LABEL_CHARS};
 use crate::domain::{AuditKind, Permission, Session, Surface, time};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -41,15 +42,25 @@ pub async fn open(
         id: opening.id,
         user_id: principal.user.id,
         surface: opening.surface,
-        protocol_version: opening.protocol_version,
-        client_info: opening.client_info.as_ref().map(Value::to_string),
+        protocol_version: opening
+            .protocol_version
+            .map(|v| bounded::clip(&v, MAX_LABEL_CHARS)),
+        client_info: opening
+            .client_info
+            .as_ref()
+            .map(|info| bounded::stored_json(info, MAX_CLIENT_INFO)),
         expires_at: now + state.session_idle_ttl(),
     };
     let session = state.store.create_session(&new, now).await?;
     let mut details = json!({"surface": opening.surface.as_str()});
     if opening.surface == Surface::Mcp {
         details["protocol_version"] = json!(new.protocol_version);
-        details["client_info"] = json!(opening.client_info);
+        details["client_info"] = json!(
+            opening
+                .client_info
+                .as_ref()
+                .map(|info| bounded::bounded_value(info, MAX_CLIENT_INFO))
+        );
     }
     let event = Event::new(
         AuditKind::Admin,

@@ -109,11 +109,13 @@ pub async fn revoke_family(
     reason: &'static str,
 ) -> Result<(), ApiError> {
     let now = time::now();
-    // Access tokens of the family live at most access_ttl (plus leeway) from now.
+    // The blacklist row outlives every token of the family: a refresh
+    // token issued before now expires within refresh_ttl, so a forgotten
+    // successor can never come back to life after the row is pruned.
     let revocation = Revocation {
         jti: family,
         user_id,
-        expires_at: now + state.jwt.access_ttl + chrono::Duration::minutes(1),
+        expires_at: now + state.jwt.refresh_ttl + chrono::Duration::minutes(1),
         reason,
     };
     Ok(state.store.revoke_family(&revocation, now).await?)

@@ -31,6 +31,52 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
+/// Bytes of row text (arguments and errors) a page of reads holds at most,
+/// whatever its row limit: listing, export and verification keep memory
+/// flat even over rows written before arguments were capped.
+pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// A page of rows, cut at `limit` rows or past [`PAGE_BYTES`].
+#[derive(Debug, Clone, Default)]
+pub struct AuditPage {
+    /// The rows, in the cursor's order.
+    pub records: Vec<AuditRecord>,
+    /// Whether rows past the last one may match: the page was full or cut.
+    pub more: bool,
+}
+
+impl AuditPage {
+    /// Reads `rows` until `limit` of them or [`PAGE_BYTES`] of their text,
+    /// dropping the rest of the stream unread.
+    pub async fn collect<R, S>(rows: S, limit: i64) -> StoreResult<Self>
+    where
+        S: futures_util::Stream<Item = Result<R, sqlx::Error>>,
+        AuditRecord: TryFrom<R, Error = super::StoreError>,
+    {
+        use futures_util::TryStreamExt;
+        let mut rows = std::pin::pin!(rows);
+        let mut page = Self::default();
+        let mut bytes = 0;
+        while let Some(row) = rows.try_next().await? {
+            let record = AuditRecord::try_from(row)?;
+            bytes +=
+                record.entry.arguments.len() + record.entry.error.as_ref().map_or(0, String::len);
+            page.records.push(record);
+            if bytes >= PAGE_BYTES {
+                page.more = true;
+                return Ok(page);
+            }
+        }
+        page.more = page.records.len() as i64 >= limit;
+        Ok(page)
+    }
+
+    /// The `seq` of the last row, if any.
+    pub fn last_seq(&self) -> Option<i64> {
+        self.records.last().map(|r| r.seq)
+    }
+}
+
 /// Which rows to read; every filter is optional.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -113,13 +159,14 @@ pub trait AuditStore {
     /// Tool calls per tool: one user's, or everyone's with `None`.
     async fn tool_usage(&self, user_id: Option<Uuid>) -> StoreResult<Vec<ToolUsage>>;
 
-    /// A page of rows matching `filter` from `cursor`.
+    /// A page of rows matching `filter` from `cursor`: at most `limit`
+    /// rows, and cut past [`PAGE_BYTES`].
     async fn audit_entries(
         &self,
         filter: &AuditFilter,
         cursor: AuditCursor,
         limit: i64,
-    ) -> StoreResult<Vec<AuditRecord>>;
+    ) -> StoreResult<AuditPage>;
 
     /// The database's plan for the page query of `filter` (diagnostics).
     async fn explain_audit_listing(&self, filter: &AuditFilter) -> StoreResult<Vec<String>>;

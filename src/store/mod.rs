@@ -28,8 +28,8 @@ use async_trait::async_trait;
 use crate::config::DatabaseUrl;
 pub use api_keys::ApiKeyStore;
 pub use audit::{
-    AuditCursor, AuditFilter, AuditGroup, AuditRecord, AuditStore, AuditSummaryRow, ChainHead,
-    ToolUsage,
+    AuditCursor, AuditFilter, AuditGroup, AuditPage, AuditRecord, AuditStore, AuditSummaryRow,
+    ChainHead, PAGE_BYTES, ToolUsage,
 };
 pub use count_cache::CountCache;
 pub use error::{StoreError, StoreResult};
@@ -40,7 +40,7 @@ pub use items::{
 pub use migrate::{MigrationState, MigrationStatus};
 pub use rate_limits::{CallWindow, RateLimitStore};
 pub use sessions::{NewSession, SessionStore};
-pub use throttle::{FailurePolicy, ThrottleStore};
+pub use throttle::{FailurePolicy, KeyState, ThrottleStore};
 pub use tokens::{AccessCheck, RefreshRecord, Revocation, Rotation, TokenStore};
 pub use tx::StoreTx;
 pub use users::{LAST_ADMIN, NewUser, UserChanges, UserStore};

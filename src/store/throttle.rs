@@ -16,24 +16,39 @@ pub struct FailurePolicy {
     pub lock_until: DateTime<Utc>,
 }
 
+/// A counter in its current window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyState {
+    /// The counter's key.
+    pub key: String,
+    /// Failures counted in the window.
+    pub failures: i64,
+    /// Until when the key is locked, if it ever was in this window.
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
 /// Failed-login counters.
 #[async_trait]
 pub trait ThrottleStore {
-    /// The latest `locked_until` after `now` among `keys`, if any is locked.
-    async fn locked_until(
+    /// The counters among `keys` whose window started after
+    /// `window_start_after`; keys without failures are absent.
+    async fn throttle_states(
         &self,
-        user_key: &str,
-        addr_key: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<DateTime<Utc>>>;
+        keys: &[String; 3],
+        window_start_after: DateTime<Utc>,
+    ) -> StoreResult<Vec<KeyState>>;
 
-    /// Counts a failure for `key`; returns `locked_until` if it is now locked.
+    /// Counts a failure for `key`, locking it on reaching the limit; returns
+    /// the counter as it now is.
     async fn record_failure(
         &self,
         key: &str,
         now: DateTime<Utc>,
         policy: FailurePolicy,
-    ) -> StoreResult<Option<DateTime<Utc>>>;
+    ) -> StoreResult<KeyState>;
+
+    /// Locks `key` until `until` unless it is locked longer already.
+    async fn extend_lock(&self, key: &str, until: DateTime<Utc>) -> StoreResult<()>;
 
     /// Forgets the failures of `key`.
     async fn clear_failures(&self, key: &str) -> StoreResult<()>;

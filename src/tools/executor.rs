@@ -15,10 +15,12 @@ use super::registry::ToolSpec;
 use super::{ChangeScope, Plan, ToolCall, ToolFailure, ToolFn, registry};
 use crate::audit::Stamp;
 use crate::auth::{AuthMethod, Principal};
-use crate::domain::audit::redacted_canonical_json;
+use crate::domain::bounded::{self, MAX_AUDIT_ARGUMENTS, MAX_ERROR_CHARS};
+use crate::domain::session::{MAX_SESSION_ID, is_session_shaped};
 use crate::domain::validation::FieldError;
 use crate::domain::{AuditEntry, AuditKind, Outcome, Permission, Surface, time};
 use crate::error::ApiError;
+use crate::request::RequestInfo;
 use crate::state::AppState;
 use crate::store::StoreTx;
 
@@ -36,18 +38,39 @@ pub struct CallOrigin {
     pub request_id: Option<String>,
     /// The client's address.
     pub client_addr: Option<String>,
+    /// The id the client gave the request, if it gave one.
+    pub client_request_id: Option<String>,
     /// Whether the door already found `session_id` to be an open session of
     /// the caller (the `/mcp` door checks every request's session).
     pub session_verified: bool,
 }
 
 impl CallOrigin {
+    /// A call on `surface` in the request `request` describes.
+    pub fn new(
+        surface: Surface,
+        session_id: Option<String>,
+        request: Option<RequestInfo>,
+        session_verified: bool,
+    ) -> Self {
+        let request = request.map(Stamp::from).unwrap_or_default();
+        Self {
+            surface,
+            session_id,
+            request_id: request.request_id,
+            client_addr: request.client_addr,
+            client_request_id: request.client_request_id,
+            session_verified,
+        }
+    }
+
     /// The call's door and request, for the events a tool records.
     pub fn stamp(&self) -> Stamp {
         Stamp {
             surface: Some(self.surface),
             request_id: self.request_id.clone(),
             client_addr: self.client_addr.clone(),
+            client_request_id: self.client_request_id.clone(),
         }
     }
 }
@@ -149,22 +172,26 @@ impl Audit<'_> {
         AuditEntry {
             occurred_at: time::now(),
             kind: AuditKind::Tool,
-            action: self.tool.chars().take(100).collect(),
+            action: bounded::clip(self.tool, bounded::MAX_LABEL_CHARS),
             user_id: Some(self.principal.user.id),
             username: Some(self.principal.user.username.clone()),
             auth_method: Some(auth_method.into()),
             api_key_id,
-            session_id: self.call.session_id.clone(),
+            session_id: self
+                .call
+                .session_id
+                .clone()
+                .filter(|id| is_session_shaped(id)),
             surface: self.call.surface,
             arguments: self.arguments.clone(),
             outcome,
-            error,
+            error: error.map(|e| bounded::clip(&e, MAX_ERROR_CHARS)),
             duration_ms: self.started.elapsed().as_millis() as i64,
             request_id: self.call.request_id.clone(),
             client_addr: self.call.client_addr.clone(),
             approval_id: None,
             oauth_client_id: None,
-            client_request_id: None,
+            client_request_id: self.call.client_request_id.clone(),
         }
     }
 
@@ -270,7 +297,7 @@ pub async fn execute(
         principal,
         call: origin,
         tool: tool_name,
-        arguments: redacted_canonical_json(&kept),
+        arguments: bounded::stored_json(&kept, MAX_AUDIT_ARGUMENTS),
         started: Instant::now(),
     };
     if let Err(refused) = admit_and_check(&audit, tool, &arguments).await {
@@ -319,6 +346,17 @@ async fn admit_and_check(
     arguments: &Value,
 ) -> Result<(), ToolError> {
     audit.admit().await?;
+    if audit
+        .call
+        .session_id
+        .as_deref()
+        .is_some_and(|id| !is_session_shaped(id))
+    {
+        return Err(ToolError::Invalid(vec![FieldError::new(
+            "session_id",
+            format!("is not a session id (at most {MAX_SESSION_ID} letters, digits, '-' or '_')"),
+        )]));
+    }
     let Some(tool) = tool else {
         return Err(ToolError::UnknownTool(audit.tool.to_owned()));
     };

@@ -4,24 +4,25 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::PostgresStore;
-use crate::store::{FailurePolicy, StoreResult, ThrottleStore};
+use crate::store::{FailurePolicy, KeyState, StoreResult, ThrottleStore};
 
 #[async_trait]
 impl ThrottleStore for PostgresStore {
-    async fn locked_until(
+    async fn throttle_states(
         &self,
-        user_key: &str,
-        addr_key: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<DateTime<Utc>>> {
-        Ok(sqlx::query_scalar!(
-            "SELECT max(locked_until) FROM login_throttle
-             WHERE key IN ($1, $2) AND locked_until > $3",
-            user_key,
-            addr_key,
-            now
+        keys: &[String; 3],
+        window_start_after: DateTime<Utc>,
+    ) -> StoreResult<Vec<KeyState>> {
+        Ok(sqlx::query_as!(
+            KeyState,
+            r#"SELECT key, failures::int8 AS "failures!", locked_until FROM login_throttle
+               WHERE key IN ($1, $2, $3) AND window_start >= $4"#,
+            keys[0],
+            keys[1],
+            keys[2],
+            window_start_after
         )
-        .fetch_one(&self.pool)
+        .fetch_all(&self.pool)
         .await?)
     }
 
@@ -30,10 +31,11 @@ impl ThrottleStore for PostgresStore {
         key: &str,
         now: DateTime<Utc>,
         policy: FailurePolicy,
-    ) -> StoreResult<Option<DateTime<Utc>>> {
+    ) -> StoreResult<KeyState> {
         // One atomic upsert: restart a stale window, else count, and lock on reaching the limit.
-        let locked = sqlx::query_scalar!(
-            "INSERT INTO login_throttle (key, failures, window_start, locked_until)
+        Ok(sqlx::query_as!(
+            KeyState,
+            r#"INSERT INTO login_throttle (key, failures, window_start, locked_until)
              VALUES ($1, 1, $2, CASE WHEN $4 <= 1 THEN $5::timestamptz END)
              ON CONFLICT (key) DO UPDATE SET
                  failures = CASE WHEN login_throttle.window_start < $3 THEN 1
@@ -42,8 +44,10 @@ impl ThrottleStore for PostgresStore {
                                      ELSE login_throttle.window_start END,
                  locked_until = CASE WHEN (CASE WHEN login_throttle.window_start < $3 THEN 1
                                                 ELSE login_throttle.failures + 1 END) >= $4
-                                     THEN $5 ELSE login_throttle.locked_until END
-             RETURNING locked_until",
+                                     THEN GREATEST($5, login_throttle.locked_until)
+                                     WHEN login_throttle.window_start < $3 THEN NULL
+                                     ELSE login_throttle.locked_until END
+             RETURNING key, failures::int8 AS "failures!", locked_until"#,
             key,
             now,
             policy.window_start_after,
@@ -51,8 +55,18 @@ impl ThrottleStore for PostgresStore {
             policy.lock_until
         )
         .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn extend_lock(&self, key: &str, until: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query!(
+            "UPDATE login_throttle SET locked_until = GREATEST(locked_until, $2) WHERE key = $1",
+            key,
+            until
+        )
+        .execute(&self.pool)
         .await?;
-        Ok(locked.filter(|until| *until > now))
+        Ok(())
     }
 
     async fn clear_failures(&self, key: &str) -> StoreResult<()> {

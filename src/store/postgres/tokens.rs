@@ -43,6 +43,18 @@ async fn insert_revocation(
     Ok(())
 }
 
+/// Serialises rotation and revocation of one family until `conn`'s
+/// transaction ends. Under READ COMMITTED an UPDATE does not see a row that
+/// a concurrent rotation inserted and has not committed, so without this a
+/// successor born during a logout would outlive it.
+async fn lock_family(conn: &mut sqlx::PgConnection, family: Uuid) -> StoreResult<()> {
+    let key = i64::from_be_bytes(family.as_bytes()[..8].try_into().expect("8 bytes"));
+    sqlx::query!("SELECT pg_advisory_xact_lock($1)", key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl TokenStore for PostgresStore {
     async fn check_access_token(
@@ -105,15 +117,20 @@ impl TokenStore for PostgresStore {
         new: &RefreshRecord,
         now: DateTime<Utc>,
     ) -> StoreResult<Rotation> {
-        // Spending the old token and recording its successor commit together;
-        // the row lock taken by UPDATE makes concurrent presentations of the
-        // same token see it spent.
+        // Spending the old token and recording its successor commit together,
+        // under the family's lock: a revocation waits for this successor to
+        // commit and then revokes it, and a rotation that waits for a
+        // revocation sees the family's blacklist row and refuses.
         let mut tx = self.pool.begin().await?;
+        lock_family(&mut tx, new.family_id).await?;
         let spent = sqlx::query!(
             "UPDATE refresh_tokens SET used_at = $1
-             WHERE jti = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
+             WHERE jti = $2 AND family_id = $3
+               AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1
+               AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $3)",
             now,
-            old
+            old,
+            new.family_id
         )
         .execute(&mut *tx)
         .await?;
@@ -137,6 +154,7 @@ impl TokenStore for PostgresStore {
 
     async fn revoke_family(&self, family: &Revocation, now: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
+        lock_family(&mut tx, family.jti).await?;
         sqlx::query!(
             "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
             now,

@@ -11,8 +11,8 @@ use super::{SqliteStore, parse_time, parse_uuid};
 use crate::domain::audit::GENESIS_HASH;
 use crate::domain::{AuditEntry, AuditKind, Outcome, Surface, time};
 use crate::store::{
-    AuditCursor, AuditFilter, AuditGroup, AuditRecord, AuditStore, AuditSummaryRow, StoreError,
-    StoreResult, ToolUsage,
+    AuditCursor, AuditFilter, AuditGroup, AuditPage, AuditRecord, AuditStore, AuditSummaryRow,
+    StoreError, StoreResult, ToolUsage,
 };
 
 #[derive(sqlx::FromRow)]
@@ -186,12 +186,9 @@ impl AuditStore for SqliteStore {
         filter: &AuditFilter,
         cursor: AuditCursor,
         limit: i64,
-    ) -> StoreResult<Vec<AuditRecord>> {
-        let rows: Vec<AuditRow> = page_query(filter, cursor, limit, "")
-            .build_query_as()
-            .fetch_all(&self.read)
-            .await?;
-        rows.into_iter().map(AuditRecord::try_from).collect()
+    ) -> StoreResult<AuditPage> {
+        let mut query = page_query(filter, cursor, limit, "");
+        AuditPage::collect(query.build_query_as::<AuditRow>().fetch(&self.read), limit).await
     }
 
     async fn explain_audit_listing(&self, filter: &AuditFilter) -> StoreResult<Vec<String>> {

@@ -138,14 +138,19 @@ impl TokenStore for SqliteStore {
     ) -> StoreResult<Rotation> {
         let old = old.hyphenated().to_string();
         let at = time::to_text(now);
-        // Spending the old token and recording its successor commit together.
+        let family = new.family_id.hyphenated().to_string();
+        // Spending the old token and recording its successor commit together;
+        // the one writer serialises this with the family's revocation.
         let mut writer = self.sqlx_writer().await?;
         let mut tx = writer.begin().await?;
         let spent = sqlx::query!(
             "UPDATE refresh_tokens SET used_at = ?1
-             WHERE jti = ?2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?1",
+             WHERE jti = ?2 AND family_id = ?3
+               AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?1
+               AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?3)",
             at,
-            old
+            old,
+            family
         )
         .execute(&mut *tx)
         .await?;
@@ -154,7 +159,6 @@ impl TokenStore for SqliteStore {
         }
         let jti = new.jti.hyphenated().to_string();
         let user_id = new.user_id.hyphenated().to_string();
-        let family = new.family_id.hyphenated().to_string();
         let issued_at = time::to_text(new.issued_at);
         let expires_at = time::to_text(new.expires_at);
         sqlx::query!(

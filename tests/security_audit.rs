@@ -298,6 +298,89 @@ async fn cors_allows_only_the_apis_methods_and_no_credentials(backend: Backend) 
     }
 }
 
+async fn m1_rest_item_writes_and_refusals_are_audited(backend: Backend) {
+    let (db, server) = started(backend).await;
+    let auditor = auditor(&server, &db).await;
+    let owner = server.new_user("olive").await;
+    let other = server.new_user("oscar").await;
+    let item = server
+        .create_item(&owner, json!({"name": "Lamp", "price": 12.5}))
+        .await;
+    let id = item["id"].as_i64().unwrap();
+    let path = format!("/api/v1/items/{id}");
+    for (token, method, status) in [
+        (&other, Method::PUT, 403),
+        (&other, Method::DELETE, 403),
+        (&owner, Method::PUT, 200),
+        (&owner, Method::DELETE, 204),
+    ] {
+        let resp = server
+            .authed(method.clone(), &path, token)
+            .json(&json!({"name": "Lamp 2"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), status, "{method}");
+    }
+    let created = rows_of(&server, &auditor, "item_created").await;
+    assert_eq!(created.len(), 1);
+    let arguments: Value = serde_json::from_str(created[0]["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(arguments["item_id"], id);
+    assert_eq!(arguments["name"], "Lamp");
+    assert_eq!(created[0]["username"], "olive");
+    for action in ["item_updated", "item_deleted"] {
+        let rows = rows_of(&server, &auditor, action).await;
+        let outcomes: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r["username"].as_str().unwrap(),
+                    r["outcome"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            outcomes,
+            [("olive", "success"), ("oscar", "denied")],
+            "{action}"
+        );
+    }
+}
+
+async fn m1_audit_reads_and_exports_are_recorded(backend: Backend) {
+    let (db, server) = started(backend).await;
+    let auditor = auditor(&server, &db).await;
+    let (status, _) = server
+        .get_as("/api/v1/audit?action=login&limit=5", &auditor)
+        .await;
+    assert_eq!(status, 200);
+    let resp = server
+        .authed(
+            Method::GET,
+            "/api/v1/audit/export?format=csv&outcome=denied",
+            &auditor,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let reads = rows_of(&server, &auditor, "audit_read").await;
+    // A listing's own row is written after its page is read.
+    assert_eq!(reads.len(), 1, "one row per request");
+    let first: Value = serde_json::from_str(reads[0]["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (&first["action"], &first["limit"]),
+        (&json!("login"), &json!(5))
+    );
+    let exports = rows_of(&server, &auditor, "audit_exported").await;
+    assert_eq!(exports.len(), 1);
+    let details: Value = serde_json::from_str(exports[0]["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (&details["format"], &details["outcome"]),
+        (&json!("csv"), &json!("denied"))
+    );
+}
+
 on_both_backends!(
     h1_large_arguments_and_client_info_are_stored_as_digests,
     h1_audit_pages_are_cut_by_bytes,
@@ -306,4 +389,6 @@ on_both_backends!(
     l8_our_request_id_is_stored_and_the_clients_beside_it,
     every_response_says_nosniff,
     cors_allows_only_the_apis_methods_and_no_credentials,
+    m1_rest_item_writes_and_refusals_are_audited,
+    m1_audit_reads_and_exports_are_recorded,
 );

@@ -29,9 +29,10 @@ Environment variables (flags win over them):
   AIAPI_SHUTDOWN_GRACE_SECS     time in-flight requests get on SIGTERM [default: 30]
   AIAPI_ACCESS_TOKEN_MINUTES    access token lifetime [default: 30]
   AIAPI_REFRESH_TOKEN_DAYS      refresh token lifetime [default: 7]
-  AIAPI_LOGIN_MAX_FAILURES      failed logins of one username that lock it [default: 5]
+  AIAPI_LOGIN_MAX_FAILURES      failed logins of one username (from one address) that
+                                throttle it [default: 5]
   AIAPI_LOGIN_MAX_FAILURES_PER_ADDR
-                                failed logins from one address that lock it [default: 20]
+                                failed logins from one address that lock it [default: 1000]
   AIAPI_LOGIN_LOCKOUT_SECS      counting window and lock duration [default: 900]
   AIAPI_SESSION_IDLE_SECS       sessions close after this long without a call [default: 1800]
   AIAPI_SESSION_CONTEXT_MAX_BYTES

@@ -2,7 +2,6 @@
 //! its SHA-256 is stored; the key is shown once, when it is made.
 
 use rand::RngExt;
-use sha2::{Digest, Sha256};
 
 /// Every key starts with this, so a bearer token can be told apart from a JWT.
 pub const KEY_PREFIX: &str = "aiapi_";
@@ -37,8 +36,7 @@ pub fn generate() -> NewKey {
 
 /// The stored form of a key: lower-case hex SHA-256.
 pub fn hash(key: &str) -> String {
-    let digest = Sha256::digest(key.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::domain::digest::sha256_hex(key.as_bytes())
 }
 
 /// Whether a presented credential looks like one of our keys.

@@ -48,12 +48,10 @@ fn hashed(prefix: &str, parts: &[&str]) -> String {
         hasher.update(part.as_bytes());
         hasher.update([0]);
     }
-    let digest: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{prefix}:{digest}")
+    format!(
+        "{prefix}:{}",
+        crate::domain::digest::hex(&hasher.finalize())
+    )
 }
 
 impl Keys {

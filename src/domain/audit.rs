@@ -181,11 +181,7 @@ impl AuditEntry {
                 field(Some(value));
             }
         }
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        super::digest::hex(&hasher.finalize())
     }
 }
 

@@ -4,7 +4,6 @@
 //! caller can grow a row, an index entry or a page of reads without limit.
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::audit::redacted_canonical_json;
 
@@ -43,10 +42,7 @@ pub fn bounded_value(value: &Value, max: usize) -> Value {
 }
 
 fn truncation_of(full: &str) -> Value {
-    let digest: String = Sha256::digest(full.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = super::digest::sha256_hex(full.as_bytes());
     json!({"truncated": true, "bytes": full.len(), "sha256": digest})
 }
 

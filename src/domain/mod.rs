@@ -7,6 +7,7 @@ pub mod audit;
 pub mod bounded;
 pub mod context;
 pub mod credentials;
+pub mod digest;
 pub mod item;
 pub mod money;
 pub mod role;

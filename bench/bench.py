@@ -229,6 +229,8 @@ class Bench:
             AIAPI_LOG="warn",
             AIAPI_TOOL_RATE_LIMITS=ROLES_UNLIMITED,
             AIAPI_ACCESS_TOKEN_MINUTES="240",
+            # Every load generator is one loopback address.
+            AIAPI_MAX_CONNECTIONS_PER_ADDR="1024",
         )
         return env
 

@@ -2,17 +2,12 @@
 //! graceful shutdown.
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use poem::http::uri::Scheme;
 use poem::http::{HeaderValue, Method, header};
-use poem::listener::{Acceptor, TcpAcceptor};
 use poem::middleware::Cors;
-use poem::web::{LocalAddr, RemoteAddr};
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server};
-use tokio::net::TcpStream;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -22,10 +17,8 @@ use crate::auth::client_addr::client_addr;
 use crate::error::{ApiError, error_response};
 use crate::mcp::http::McpEndpoint;
 use crate::nul_guard::reject_nul;
-use crate::request::{RequestInfo, read_body, serve_as, surface_of};
+use crate::request::{REQUEST_ID, RequestInfo, read_body, serve_as, surface_of};
 use crate::state::AppState;
-
-const REQUEST_ID: &str = "x-request-id";
 
 /// The methods the API and `/mcp` answer, the only ones CORS allows.
 const CORS_METHODS: [Method; 6] = [
@@ -185,44 +178,7 @@ async fn limit_body<E: Endpoint>(ep: E, mut req: Request, limit: usize) -> poem:
     Ok(ep.call(req).await?.into_response())
 }
 
-/// Accepts TCP connections with Nagle's algorithm off. Streamed responses
-/// (SSE on `/mcp`, audit exports) go out in small writes; with Nagle on, a
-/// write after the first waits for the client's delayed ACK.
-struct NoDelayAcceptor(TcpAcceptor);
-
-impl Acceptor for NoDelayAcceptor {
-    type Io = TcpStream;
-
-    fn local_addr(&self) -> Vec<LocalAddr> {
-        self.0.local_addr()
-    }
-
-    async fn accept(&mut self) -> io::Result<(TcpStream, LocalAddr, RemoteAddr, Scheme)> {
-        let (stream, local, remote, scheme) = self.0.accept().await?;
-        // Serving with Nagle on is slower, not wrong: keep the connection.
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-        Ok((stream, local, remote, scheme))
-    }
-}
-
-/// A bound, not yet serving, server.
-pub struct Bound {
-    acceptor: NoDelayAcceptor,
-    /// The address actually bound (useful with port 0).
-    pub local_addr: SocketAddr,
-}
-
-/// Binds the listening socket.
-pub async fn bind(addr: SocketAddr) -> io::Result<Bound> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let local_addr = listener.local_addr()?;
-    Ok(Bound {
-        acceptor: NoDelayAcceptor(TcpAcceptor::from_tokio(listener)?),
-        local_addr,
-    })
-}
+pub use crate::serving::{Bound, bind};
 
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish
 /// (up to the configured grace period) and closes the database pools.
@@ -236,9 +192,8 @@ pub async fn serve(bound: Bound, state: Arc<AppState>) -> io::Result<()> {
         stop.await;
         streams.cancel();
     };
-    let result = Server::new_with_acceptor(bound.acceptor)
-        .run_with_graceful_shutdown(app, signal, Some(grace))
-        .await;
+    let limits = state.settings.connections.clone();
+    let result = crate::serving::run(bound, app, limits, signal, grace).await;
     tracing::info!("server stopped; closing the database");
     state.store.close().await;
     result

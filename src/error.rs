@@ -57,6 +57,9 @@ pub enum ApiError {
     /// No representation the client accepts (`Accept`) can be produced.
     #[error("{0}")]
     NotAcceptable(String),
+    /// The request body did not arrive within the body-read timeout.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// The body is too large (see [`ApiError::body_over`]).
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -130,6 +133,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -150,6 +154,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Conflict(_) => "conflict",
             Self::PreconditionFailed(_) => "precondition_failed",
+            Self::RequestTimeout(_) => "request_timeout",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Validation(_) => "validation_error",
             Self::TooManyRequests { .. } => "too_many_requests",
@@ -268,6 +273,7 @@ impl ApiResponse for ApiError {
             (406, "No acceptable representation (see Accept)."),
             (409, "Conflicts with the current state."),
             (412, "An If-Match version is stale."),
+            (408, "The body did not arrive in time."),
             (413, "The body is too large."),
             (415, "The Content-Type is not one this endpoint reads."),
             (422, "A field is invalid; `errors` lists each one."),

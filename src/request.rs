@@ -8,6 +8,9 @@ use poem::Request;
 
 use crate::domain::Surface;
 
+/// The response header that carries our id of the request.
+pub const REQUEST_ID: &str = "x-request-id";
+
 /// What the audit log records about the request being served.
 #[derive(Debug, Clone)]
 pub struct RequestInfo {

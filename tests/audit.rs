@@ -628,8 +628,10 @@ async fn the_chain_verifies_and_tampering_is_found(backend: Backend) {
 
 async fn two_servers_writing_at_once_keep_one_chain(backend: Backend) {
     let db = TestDb::create(backend).await;
-    let a = TestServer::start(&db).await;
-    let b = TestServer::start(&db).await;
+    // 200 calls at once from one address: more than its default cap.
+    let many = [("AIAPI_MAX_CONNECTIONS_PER_ADDR", "256")];
+    let a = TestServer::start_with(&db, &many).await;
+    let b = TestServer::start_with(&db, &many).await;
     let token = a.token("ai_agent", "ai123").await;
     let mut calls = tokio::task::JoinSet::new();
     for i in 0..200 {

@@ -17,7 +17,12 @@ use serde_json::json;
 
 async fn sixty_four_concurrent_writers_never_see_a_locked_database(backend: Backend) {
     let db = TestDb::create(backend).await;
-    let server = TestServer::start_with(&db, &[("AIAPI_DB_MAX_CONNECTIONS", "8")]).await;
+    // 128 requests at once from one address: more than its default cap.
+    let env = [
+        ("AIAPI_DB_MAX_CONNECTIONS", "8"),
+        ("AIAPI_MAX_CONNECTIONS_PER_ADDR", "256"),
+    ];
+    let server = TestServer::start_with(&db, &env).await;
     let token = server.token("ai_agent", "ai123").await;
     let mut writers = tokio::task::JoinSet::new();
     for i in 0..64 {

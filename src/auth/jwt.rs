@@ -44,6 +44,11 @@ pub struct Claims {
     pub ver: i64,
     /// Issued at (seconds since the epoch).
     pub iat: i64,
+    /// When the user last proved their password (seconds since the epoch):
+    /// tokens of a refreshed login keep the login's time. Zero (never) in
+    /// tokens issued before this claim existed.
+    #[serde(default)]
+    pub auth_time: i64,
     /// Expires at (seconds since the epoch).
     pub exp: i64,
     /// Always `aiapi`.
@@ -72,7 +77,9 @@ pub struct IssuedToken {
 #[derive(Clone)]
 pub struct JwtKeys {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// The current secret's key first, then the previous secrets', which
+    /// verify tokens signed before a rotation but never sign.
+    decoding: Vec<DecodingKey>,
     validation: Validation,
     /// Lifetime of access tokens.
     pub access_ttl: Duration,
@@ -92,29 +99,41 @@ pub enum TokenError {
 }
 
 impl JwtKeys {
-    /// Keys from the secret, with the given lifetimes.
-    pub fn new(secret: &Secret, access_ttl: Duration, refresh_ttl: Duration) -> Self {
+    /// Keys from the secret (and the `previous` secrets, for verification
+    /// only), with the given lifetimes.
+    pub fn new(
+        secret: &Secret,
+        previous: &[Secret],
+        access_ttl: Duration,
+        refresh_ttl: Duration,
+    ) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
         Self {
             encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
-            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+            decoding: std::iter::once(secret)
+                .chain(previous)
+                .map(|s| DecodingKey::from_secret(s.expose().as_bytes()))
+                .collect(),
             validation,
             access_ttl,
             refresh_ttl,
         }
     }
 
-    /// Signs a token of `token_type` for `user`, in refresh family `family`.
+    /// Signs a token of `token_type` for `user`, in refresh family `family`,
+    /// of a login that checked the password at `auth_time`.
     pub fn issue(
         &self,
         user: &User,
         token_type: TokenType,
         family: Uuid,
         now: DateTime<Utc>,
+        auth_time: DateTime<Utc>,
     ) -> IssuedToken {
         let ttl = match token_type {
             TokenType::Access => self.access_ttl,
@@ -128,6 +147,7 @@ impl JwtKeys {
             fam: family,
             ver: user.token_version,
             iat: now.timestamp(),
+            auth_time: auth_time.timestamp(),
             exp: (now + ttl).timestamp(),
             iss: ISSUER.into(),
             aud: ISSUER.into(),
@@ -137,14 +157,32 @@ impl JwtKeys {
         IssuedToken { token, claims }
     }
 
-    /// Verifies `token` and checks it is of `expected` type.
+    /// Verifies `token` and checks it is of `expected` type. Beyond the
+    /// signature and expiry, a token must not claim to be issued in the
+    /// future, nor to live longer than this server issues tokens for: both
+    /// only happen when the secret has leaked.
     pub fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, TokenError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| TokenError::Invalid)?;
-        if data.claims.token_type != expected {
+        let claims = self
+            .decoding
+            .iter()
+            .find_map(|key| jsonwebtoken::decode::<Claims>(token, key, &self.validation).ok())
+            .ok_or(TokenError::Invalid)?
+            .claims;
+        let ttl = match claims.token_type {
+            TokenType::Access => self.access_ttl,
+            TokenType::Refresh => self.refresh_ttl,
+        };
+        let leeway = LEEWAY_SECS as i64;
+        if claims.iat > Utc::now().timestamp() + leeway
+            || claims.exp - claims.iat > ttl.num_seconds() + leeway
+            || claims.auth_time > claims.iat + leeway
+        {
+            return Err(TokenError::Invalid);
+        }
+        if claims.token_type != expected {
             return Err(TokenError::WrongType);
         }
-        Ok(data.claims)
+        Ok(claims)
     }
 }
 
@@ -173,6 +211,7 @@ mod tests {
     fn keys(secret: &str) -> JwtKeys {
         JwtKeys::new(
             &Secret::new(secret),
+            &[],
             Duration::minutes(30),
             Duration::days(7),
         )
@@ -182,7 +221,13 @@ mod tests {
     fn tokens_verify_only_as_their_own_type_and_key() {
         let keys = keys("a-secret-that-is-at-least-32-bytes!!");
         let user = user();
-        let access = keys.issue(&user, TokenType::Access, Uuid::new_v4(), Utc::now());
+        let access = keys.issue(
+            &user,
+            TokenType::Access,
+            Uuid::new_v4(),
+            Utc::now(),
+            Utc::now(),
+        );
         let claims = keys.verify(&access.token, TokenType::Access).unwrap();
         assert_eq!(claims.sub, user.id);
         assert_eq!(claims.ver, 3);
@@ -199,10 +244,74 @@ mod tests {
         let keys = keys("a-secret-that-is-at-least-32-bytes!!");
         let user = user();
         let issued_long_ago = Utc::now() - Duration::minutes(30) - Duration::seconds(30);
-        let stale = keys.issue(&user, TokenType::Access, Uuid::new_v4(), issued_long_ago);
+        let stale = keys.issue(
+            &user,
+            TokenType::Access,
+            Uuid::new_v4(),
+            issued_long_ago,
+            issued_long_ago,
+        );
         assert!(keys.verify(&stale.token, TokenType::Access).is_err());
         let just_expired = Utc::now() - Duration::minutes(30) - Duration::seconds(2);
-        let fresh_enough = keys.issue(&user, TokenType::Access, Uuid::new_v4(), just_expired);
+        let fresh_enough = keys.issue(
+            &user,
+            TokenType::Access,
+            Uuid::new_v4(),
+            just_expired,
+            just_expired,
+        );
         assert!(keys.verify(&fresh_enough.token, TokenType::Access).is_ok());
+    }
+
+    #[test]
+    fn tokens_from_the_future_or_living_too_long_are_refused() {
+        let keys = keys("a-secret-that-is-at-least-32-bytes!!");
+        let user = user();
+        let later = Utc::now() + Duration::minutes(10);
+        let early = keys.issue(&user, TokenType::Access, Uuid::new_v4(), later, later);
+        assert!(keys.verify(&early.token, TokenType::Access).is_err());
+        let long = JwtKeys::new(
+            &Secret::new("a-secret-that-is-at-least-32-bytes!!"),
+            &[],
+            Duration::days(365),
+            Duration::days(7),
+        );
+        let forever = long.issue(
+            &user,
+            TokenType::Access,
+            Uuid::new_v4(),
+            Utc::now(),
+            Utc::now(),
+        );
+        assert!(long.verify(&forever.token, TokenType::Access).is_ok());
+        assert!(keys.verify(&forever.token, TokenType::Access).is_err());
+    }
+
+    #[test]
+    fn previous_secrets_verify_but_never_sign() {
+        let old = keys("the-old-secret-that-is-32-bytes-long!");
+        let user = user();
+        let before = old.issue(
+            &user,
+            TokenType::Access,
+            Uuid::new_v4(),
+            Utc::now(),
+            Utc::now(),
+        );
+        let rotated = JwtKeys::new(
+            &Secret::new("the-new-secret-that-is-32-bytes-long!"),
+            &[Secret::new("the-old-secret-that-is-32-bytes-long!")],
+            Duration::minutes(30),
+            Duration::days(7),
+        );
+        assert!(rotated.verify(&before.token, TokenType::Access).is_ok());
+        let after = rotated.issue(
+            &user,
+            TokenType::Access,
+            Uuid::new_v4(),
+            Utc::now(),
+            Utc::now(),
+        );
+        assert!(old.verify(&after.token, TokenType::Access).is_err());
     }
 }

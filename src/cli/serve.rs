@@ -67,8 +67,10 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     println!("listening on http://{}", bound.local_addr);
     tracing::info!(addr = %bound.local_addr, "listening");
     let state = Arc::new(AppState {
+        api_keys: common.api_keys,
         jwt: JwtKeys::new(
             &secret,
+            &settings.jwt_previous_secrets,
             chrono::Duration::from_std(settings.access_token_ttl).unwrap_or(chrono::Duration::MAX),
             chrono::Duration::from_std(settings.refresh_token_ttl).unwrap_or(chrono::Duration::MAX),
         ),

@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod db;
+pub mod jwt;
 pub mod private_pg;
 mod server;
 

@@ -23,7 +23,7 @@ pub fn load_or_create(data_dir: &Path) -> std::io::Result<Secret> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    std::fs::create_dir_all(data_dir)?;
+    crate::private_files::create_dir(data_dir)?;
     let mut bytes = [0u8; 48];
     rand::rng().fill(&mut bytes[..]);
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();

@@ -65,6 +65,7 @@ pub enum CliError {
 /// Runs the command line and returns the process exit code.
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
+    crate::private_files::private_from_now_on();
     let result = match cli.command {
         None => serve::run(serve::ServeArgs::default()).await,
         Some(Command::Serve(args)) => serve::run(args).await,

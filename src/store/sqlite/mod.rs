@@ -93,10 +93,16 @@ impl SqliteStore {
         if let Some(dir) = options.get_filename().parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir).map_err(|e| {
+            crate::private_files::create_dir(dir).map_err(|e| {
                 StoreError::Other(format!("cannot create directory {}: {e}", dir.display()))
             })?;
         }
+        crate::private_files::restrict_database(options.get_filename()).map_err(|e| {
+            StoreError::Other(format!(
+                "cannot make {} owner-only: {e}",
+                options.get_filename().display()
+            ))
+        })?;
         // The writer opens first so the file exists (and is in WAL mode)
         // before the read-only connections open it.
         // No ping before handing out a connection: a local file does not

@@ -29,11 +29,15 @@ pub mod mcp;
 pub mod metrics;
 /// Refuses NUL characters in requests, which Postgres cannot store.
 pub mod nul_guard;
+/// Owner-only files: the data directory, the database, the secret.
+pub mod private_files;
 /// The request being served (id, client address, door) and the body reader.
 pub mod request;
 /// The business rules, once, for every door: accounts (login, user
 /// changes and their events), items (ownership), sessions, session context.
 pub mod service;
+/// The accept loop: connection timeouts and caps, graceful shutdown.
+pub mod serving;
 /// Checks that must pass before the server starts.
 pub mod startup;
 /// State shared by every request handler.

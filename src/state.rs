@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Passwords;
 use crate::auth::throttle::LoginThrottle;
-use crate::config::ServeSettings;
+use crate::config::{ApiKeyPolicy, ServeSettings};
 use crate::store::Store;
 
 /// Shared, read-only state of a running server.
@@ -14,6 +14,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The server's settings.
     pub settings: ServeSettings,
+    /// The lifetimes new API keys may have.
+    pub api_keys: ApiKeyPolicy,
     /// Token signing and verification.
     pub jwt: JwtKeys,
     /// The bounded password hashing pool.

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
+use poem::Request;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -13,10 +14,10 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::security::Auth;
 use crate::audit::{Actor, Event};
-use crate::auth::api_key;
-use crate::domain::validation::FieldErrors;
-use crate::domain::{ApiKey, AuditKind, Permission, User, time};
+use crate::auth::client_addr::client_addr;
+use crate::domain::{ApiKey, AuditKind, Permission, time};
 use crate::error::ApiResult;
+use crate::service::api_keys::{self, Lifetime, MintedKey};
 use crate::state::AppState;
 
 /// A key as listings show it: never the key itself.
@@ -60,9 +61,17 @@ impl From<&ApiKey> for ApiKeyOut {
 struct ApiKeyCreate {
     /// A label, 1-100 characters.
     name: String,
-    /// Days until the key expires (1-3650); omitted means never.
+    /// Days until the key expires (1-3650); omitted means the server's
+    /// default (`AIAPI_API_KEY_DAYS`, 90 unless configured).
     #[oai(nullable)]
     expires_in_days: Option<i64>,
+    /// A key that never expires: refused unless the operator allows them
+    /// (`AIAPI_API_KEY_NEVER_EXPIRE=allow`).
+    #[oai(default)]
+    never_expires: bool,
+    /// Your password, needed when your login is older than 5 minutes.
+    #[oai(nullable)]
+    current_password: Option<String>,
 }
 
 /// A key just made: `api_key` is shown this once and stored nowhere.
@@ -96,47 +105,17 @@ pub struct GeneratedKey {
     pub prefix: String,
 }
 
-/// Makes and stores a key for `user`; returns it with the key shown once.
-/// `actor` is who asked (the owner, or an admin).
-pub async fn create_key(
-    state: &AppState,
-    actor: Actor,
-    user: &User,
-    name: &str,
-    expires_at: Option<DateTime<Utc>>,
-) -> ApiResult<CreatedKey> {
-    let material = api_key::generate();
-    let key = ApiKey {
-        id: Uuid::new_v4(),
-        user_id: user.id,
-        name: name.to_owned(),
-        prefix: material.prefix,
-        key_hash: material.hash,
-        created_at: time::now(),
-        last_used_at: None,
-        expires_at,
-        revoked_at: None,
-    };
-    state.store.create_api_key(&key).await?;
-    tracing::info!(user_id = %user.id, key_id = %key.id, "API key created");
-    let details =
-        json!({"key_id": key.id, "owner_id": user.id, "name": key.name, "prefix": key.prefix});
-    state
-        .audit(Event::new(
-            AuditKind::Auth,
-            "api_key_created",
-            actor,
-            details,
-        ))
-        .await?;
-    Ok(CreatedKey {
-        id: key.id,
-        name: key.name,
-        prefix: key.prefix,
-        api_key: material.key,
-        created_at: key.created_at,
-        expires_at: key.expires_at,
-    })
+impl From<MintedKey> for CreatedKey {
+    fn from(minted: MintedKey) -> Self {
+        Self {
+            id: minted.key.id,
+            name: minted.key.name,
+            prefix: minted.key.prefix,
+            api_key: minted.secret,
+            created_at: minted.key.created_at,
+            expires_at: minted.key.expires_at,
+        }
+    }
 }
 
 #[derive(ApiResponse)]
@@ -174,27 +153,28 @@ impl ApiKeysApi {
         Ok(Json(keys.iter().map(ApiKeyOut::from).collect()))
     }
 
-    /// Make a key. The response is the only time the key is shown.
+    /// Make a key. It needs a password login of the last 5 minutes, or
+    /// `current_password`; an API key cannot make keys. The response is the
+    /// only time the key is shown.
     #[oai(path = "/", method = "post")]
-    async fn create(&self, auth: Auth, body: Json<ApiKeyCreate>) -> ApiResult<KeyCreated> {
-        let name = body.0.name.trim();
-        let mut errors = FieldErrors::default();
-        if !(1..=100).contains(&name.chars().count()) {
-            errors.push("name", "must be 1 to 100 characters long");
-        }
-        if let Some(days) = body.0.expires_in_days
-            && !(1..=3650).contains(&days)
-        {
-            errors.push("expires_in_days", "must be between 1 and 3650");
-        }
-        errors.finish(())?;
-        let expires_at = body
-            .0
-            .expires_in_days
-            .map(|d| time::now() + Duration::days(d));
+    async fn create(
+        &self,
+        req: &Request,
+        auth: Auth,
+        body: Json<ApiKeyCreate>,
+    ) -> ApiResult<KeyCreated> {
+        let state = &self.state;
+        let lifetime = Lifetime {
+            days: body.0.expires_in_days,
+            never: body.0.never_expires,
+        };
+        let planned = api_keys::plan(&state.api_keys, &body.0.name, lifetime, time::now())?;
+        let addr = client_addr(req, &state.settings.trusted_proxies);
+        api_keys::require_fresh_login(state, &auth.0, body.0.current_password.as_deref(), addr)
+            .await?;
         let actor = Actor::principal(&auth.0);
-        let created = create_key(&self.state, actor, &auth.0.user, name, expires_at).await?;
-        Ok(KeyCreated::Created(Json(created)))
+        let minted = api_keys::mint(state.store.as_ref(), actor, &auth.0.user, planned).await?;
+        Ok(KeyCreated::Created(Json(minted.into())))
     }
 
     /// Revoke one of your keys (admins with `manage:users`: anyone's).

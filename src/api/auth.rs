@@ -19,8 +19,8 @@ use crate::domain::credentials::{Email, MAX_PASSWORD_BYTES, Password, Username, 
 use crate::domain::validation::FieldErrors;
 use crate::domain::{AuditKind, Permission, Role, User, time};
 use crate::error::{ApiError, ApiResult};
-use crate::service::accounts;
 use crate::service::tokens::{self, TokenPair};
+use crate::service::{accounts, api_keys};
 use crate::state::AppState;
 use crate::store::UserChanges;
 use crate::views::UserOut;
@@ -113,6 +113,10 @@ struct PasswordChange {
     current_password: String,
     /// The new one: at least 8 characters.
     new_password: String,
+    /// Also revoke every API key of yours (they survive a password change
+    /// otherwise).
+    #[oai(default)]
+    revoke_api_keys: bool,
 }
 
 #[derive(ApiResponse)]
@@ -196,23 +200,38 @@ impl AuthApi {
     }
 
     /// Log out: revokes the presented access token and, if given, the
-    /// refresh token's whole login. `?all=true` ends every token of the user.
+    /// refresh token's whole login. `?all=true` ends every token of the user;
+    /// `&revoke_api_keys=true` also revokes every API key (keys survive
+    /// logouts otherwise).
     #[oai(path = "/logout", method = "post")]
     async fn logout(
         &self,
         auth: Auth,
         all: Query<Option<bool>>,
+        revoke_api_keys: Query<Option<bool>>,
         body: Json<Option<LogoutRequest>>,
     ) -> ApiResult<Json<Message>> {
         let state = &self.state;
         let user = &auth.0.user;
-        if all.0.unwrap_or(false) {
+        let all = all.0.unwrap_or(false);
+        if revoke_api_keys.0.unwrap_or(false) && !all {
+            return Err(ApiError::invalid(
+                "revoke_api_keys",
+                "needs all=true: a logout of one login leaves the keys alone",
+            ));
+        }
+        if all {
             state.store.bump_token_version(user.id, time::now()).await?;
+        }
+        if revoke_api_keys.0.unwrap_or(false) {
+            let actor = Actor::principal(&auth.0);
+            api_keys::revoke_all(state.store.as_ref(), actor, user, "logout_all").await?;
         }
         if let AuthMethod::Bearer {
             jti,
             family,
             expires_at,
+            ..
         } = auth.0.method
         {
             tokens::revoke_access(state, user.id, jti, expires_at, "logout").await?;
@@ -228,8 +247,8 @@ impl AuthApi {
                 tokens::revoke_family(state, user.id, claims.fam, "logout").await?;
             }
         }
-        tracing::info!(user_id = %user.id, all = all.0.unwrap_or(false), "logout");
-        let details = json!({"all": all.0.unwrap_or(false)});
+        tracing::info!(user_id = %user.id, all, "logout");
+        let details = json!({"all": all, "revoke_api_keys": revoke_api_keys.0.unwrap_or(false)});
         state
             .audit(Event::new(
                 AuditKind::Auth,
@@ -325,6 +344,10 @@ impl AuthApi {
             .map_err(|e| ApiError::Validation(vec![e]))?;
         let hash = state.passwords.hash(new.expose()).await?;
         let user = state.store.set_password(me.id, &hash, time::now()).await?;
+        if body.0.revoke_api_keys {
+            let actor = Actor::principal(&auth.0);
+            api_keys::revoke_all(state.store.as_ref(), actor, &user, "password_changed").await?;
+        }
         let pair = tokens::issue_pair(state, &user).await?;
         tracing::info!(user_id = %user.id, "password changed");
         state
@@ -332,7 +355,7 @@ impl AuthApi {
                 AuditKind::Auth,
                 "password_changed",
                 Actor::principal(&auth.0),
-                json!({}),
+                json!({"revoke_api_keys": body.0.revoke_api_keys}),
             ))
             .await?;
         Ok(Json(TokenResponse::new(state, pair, &user)))

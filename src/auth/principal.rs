@@ -24,6 +24,8 @@ pub enum AuthMethod {
         family: Uuid,
         /// When it expires.
         expires_at: DateTime<Utc>,
+        /// When the login it descends from checked the password.
+        auth_time: DateTime<Utc>,
     },
     /// An API key (in `X-API-Key` or as a bearer token).
     ApiKey {
@@ -55,6 +57,15 @@ impl Principal {
     /// Whether the caller's current role grants `permission`.
     pub fn has(&self, permission: Permission) -> bool {
         self.user.role.grants(permission)
+    }
+
+    /// Whether the caller typed their password within `within` of `now`:
+    /// only a password login counts, never an API key.
+    pub fn logged_in_within(&self, within: chrono::Duration, now: DateTime<Utc>) -> bool {
+        match self.method {
+            AuthMethod::Bearer { auth_time, .. } => now - auth_time <= within,
+            AuthMethod::ApiKey { .. } => false,
+        }
     }
 
     /// 403 naming the permission unless the caller has it.
@@ -130,6 +141,7 @@ pub async fn authenticate(
                     jti: claims.jti,
                     family: claims.fam,
                     expires_at: claims.expires_at(),
+                    auth_time: DateTime::from_timestamp(claims.auth_time, 0).unwrap_or_default(),
                 },
                 user,
             })

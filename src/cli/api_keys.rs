@@ -1,6 +1,5 @@
 //! `aiapi api-keys`: API keys without a running server.
 
-use chrono::Duration;
 use clap::{Args, Subcommand};
 use uuid::Uuid;
 
@@ -9,8 +8,10 @@ use super::{CliError, open_store, quiet_settings};
 use serde_json::json;
 
 use crate::audit::{self, Actor, Event};
-use crate::auth::api_key;
-use crate::domain::{ApiKey, AuditKind, time};
+use crate::config::ApiKeyPolicy;
+use crate::domain::{AuditKind, time};
+use crate::error::ApiError;
+use crate::service::api_keys::{self, Lifetime};
 use crate::store::Store;
 
 /// Options of `aiapi api-keys`.
@@ -29,9 +30,13 @@ enum ApiKeysCommand {
         /// A label for the key.
         #[arg(long, default_value = "cli")]
         name: String,
-        /// Days until it expires; omitted means never.
-        #[arg(long)]
+        /// Days until it expires [default: AIAPI_API_KEY_DAYS, 90]
+        #[arg(long, conflicts_with = "never_expires")]
         expires_in_days: Option<i64>,
+        /// A key that never expires; refused unless
+        /// AIAPI_API_KEY_NEVER_EXPIRE=allow
+        #[arg(long)]
+        never_expires: bool,
     },
     /// List a user's keys (prefixes only).
     List {
@@ -51,50 +56,42 @@ pub async fn run(args: ApiKeysArgs) -> Result<(), CliError> {
     let store = open_store(&common).await?;
     // Operators may run this before the first `serve`: bring the schema up first.
     let result = match store.migrate().await {
-        Ok(_) => execute(store.as_ref(), args.command).await,
+        Ok(_) => execute(store.as_ref(), &common.api_keys, args.command).await,
         Err(e) => Err(e.into()),
     };
     store.close().await;
     result
 }
 
-async fn execute(store: &dyn Store, command: ApiKeysCommand) -> Result<(), CliError> {
+/// The CLI's words for what the service refused.
+fn refused(e: ApiError) -> CliError {
+    CliError::Other(e.to_string())
+}
+
+async fn execute(
+    store: &dyn Store,
+    policy: &ApiKeyPolicy,
+    command: ApiKeysCommand,
+) -> Result<(), CliError> {
     match command {
         ApiKeysCommand::Create {
             username,
             name,
             expires_in_days,
+            never_expires,
         } => {
             let user = find(store, &username).await?;
-            if let Some(days) = expires_in_days
-                && !(1..=3650).contains(&days)
-            {
-                return Err(CliError::Other(
-                    "--expires-in-days must be between 1 and 3650".into(),
-                ));
-            }
-            let material = api_key::generate();
-            let now = time::now();
-            let key = ApiKey {
-                id: Uuid::new_v4(),
-                user_id: user.id,
-                name,
-                prefix: material.prefix,
-                key_hash: material.hash,
-                created_at: now,
-                last_used_at: None,
-                expires_at: expires_in_days.map(|d| now + Duration::days(d)),
-                revoked_at: None,
+            let lifetime = Lifetime {
+                days: expires_in_days,
+                never: never_expires,
             };
-            store.create_api_key(&key).await.map_err(store_err)?;
-            let details = json!({"key_id": key.id, "owner_id": user.id, "name": key.name, "prefix": key.prefix});
-            audit::record(
-                store,
-                Event::new(AuditKind::Auth, "api_key_created", Actor::system(), details),
-            )
-            .await?;
+            let planned = api_keys::plan(policy, &name, lifetime, time::now()).map_err(refused)?;
+            let minted = api_keys::mint(store, Actor::system(), &user, planned)
+                .await
+                .map_err(refused)?;
+            let key = minted.key;
             eprintln!("key {} for {username}; it is shown once, keep it:", key.id);
-            println!("{}", material.key);
+            println!("{}", minted.secret);
         }
         ApiKeysCommand::List { username } => {
             let user = find(store, &username).await?;

@@ -2,7 +2,10 @@
 //! and overridden by command-line flags. A bad value is an error naming the
 //! variable; secrets never show in `Debug` output.
 
+mod api_keys;
+mod connections;
 mod help;
+mod jwt;
 mod secret;
 mod vars;
 
@@ -10,6 +13,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use api_keys::{ApiKeyPolicy, MAX_KEY_DAYS};
+pub use connections::ConnectionLimits;
 pub use help::ENVIRONMENT_HELP;
 pub use secret::{DatabaseUrl, Secret};
 pub use vars::{ConfigError, ProcessEnv, Vars};
@@ -48,6 +53,9 @@ pub struct CommonSettings {
     pub db_max_connections: u32,
     /// How long to wait for a database connection.
     pub db_timeout: Duration,
+    /// The lifetimes new API keys may have (the server and the CLI make
+    /// keys).
+    pub api_keys: ApiKeyPolicy,
 }
 
 /// Settings of the HTTP server.
@@ -59,6 +67,8 @@ pub struct ServeSettings {
     pub environment: Environment,
     /// The JWT signing secret, when configured.
     pub jwt_secret: Option<Secret>,
+    /// Secrets of before a rotation, which verify tokens but never sign.
+    pub jwt_previous_secrets: Vec<Secret>,
     /// Externally visible base URL, without a trailing slash.
     pub public_url: String,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -89,6 +99,8 @@ pub struct ServeSettings {
     pub tool_calls_per_minute: Vec<(crate::domain::Role, u32)>,
     /// Whether `/metrics` is open to anyone (else it needs `read:audit`).
     pub metrics_open: bool,
+    /// Client connection timeouts and caps.
+    pub connections: ConnectionLimits,
 }
 
 impl ServeSettings {
@@ -175,6 +187,7 @@ impl CommonSettings {
             log_format,
             db_max_connections,
             db_timeout: Duration::from_secs(db_timeout_secs.max(1)),
+            api_keys: ApiKeyPolicy::from_vars(vars)?,
         })
     }
 }
@@ -208,9 +221,11 @@ impl ServeSettings {
             1800,
             "a whole number of seconds",
         )?;
-        let (access_token_ttl, refresh_token_ttl) = token_lifetimes(vars)?;
+        let (access_token_ttl, refresh_token_ttl) = jwt::token_lifetimes(vars)?;
         let (login_max_failures, login_max_failures_per_addr, login_lockout) = login_limits(vars)?;
+        let trusted_proxies = trusted_proxies(vars)?;
         Ok(Self {
+            connections: ConnectionLimits::from_vars(vars, &trusted_proxies)?,
             environment: choice_var(
                 vars,
                 "AIAPI_ENV",
@@ -220,9 +235,10 @@ impl ServeSettings {
                     ("production", Environment::Production),
                 ],
             )?,
-            jwt_secret: jwt_secret(vars)?,
+            jwt_secret: jwt::secret(vars)?,
+            jwt_previous_secrets: jwt::previous_secrets(vars)?,
             public_url: public_url(vars, bind)?,
-            trusted_proxies: trusted_proxies(vars)?,
+            trusted_proxies,
             allowed_hosts: list_var(vars, "AIAPI_ALLOWED_HOSTS"),
             allowed_origins: allowed_origins(vars)?,
             max_body_bytes: parse_var(
@@ -256,26 +272,6 @@ impl ServeSettings {
     }
 }
 
-/// The lifetimes of access and refresh tokens.
-fn token_lifetimes(vars: &dyn Vars) -> Result<(Duration, Duration), ConfigError> {
-    let access_minutes: u64 = positive_var(
-        vars,
-        "AIAPI_ACCESS_TOKEN_MINUTES",
-        30,
-        "a whole number of minutes",
-    )?;
-    let refresh_days: u64 = positive_var(
-        vars,
-        "AIAPI_REFRESH_TOKEN_DAYS",
-        7,
-        "a whole number of days",
-    )?;
-    Ok((
-        Duration::from_secs(access_minutes * 60),
-        Duration::from_secs(refresh_days * 86_400),
-    ))
-}
-
 /// Failed logins that lock a username, and an address, and for how long.
 fn login_limits(vars: &dyn Vars) -> Result<(i64, i64, Duration), ConfigError> {
     let per_user = positive_var(vars, "AIAPI_LOGIN_MAX_FAILURES", 5, "a whole number")?;
@@ -292,20 +288,6 @@ fn login_limits(vars: &dyn Vars) -> Result<(i64, i64, Duration), ConfigError> {
         "a whole number of seconds",
     )?;
     Ok((per_user, per_addr, Duration::from_secs(lockout_secs)))
-}
-
-/// `AIAPI_JWT_SECRET`, which must be long enough to resist guessing.
-fn jwt_secret(vars: &dyn Vars) -> Result<Option<Secret>, ConfigError> {
-    let secret = vars.get("AIAPI_JWT_SECRET").map(Secret::new);
-    if let Some(secret) = &secret
-        && secret.expose().len() < 32
-    {
-        return Err(ConfigError::new(
-            "AIAPI_JWT_SECRET",
-            "must be at least 32 bytes long",
-        ));
-    }
-    Ok(secret)
 }
 
 /// `AIAPI_PUBLIC_URL` without its trailing slash, or the bound address.

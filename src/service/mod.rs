@@ -2,6 +2,7 @@
 //! calls these and only translates its own input and output.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod items;
 pub mod session_context;
 pub mod sessions;

@@ -31,17 +31,28 @@ fn refresh_record(token: &IssuedToken, user: &User, now: DateTime<Utc>) -> Refre
     }
 }
 
-fn pair(state: &AppState, user: &User, family: Uuid, now: DateTime<Utc>) -> TokenPair {
+fn pair(
+    state: &AppState,
+    user: &User,
+    family: Uuid,
+    now: DateTime<Utc>,
+    auth_time: DateTime<Utc>,
+) -> TokenPair {
     TokenPair {
-        access: state.jwt.issue(user, TokenType::Access, family, now),
-        refresh: state.jwt.issue(user, TokenType::Refresh, family, now),
+        access: state
+            .jwt
+            .issue(user, TokenType::Access, family, now, auth_time),
+        refresh: state
+            .jwt
+            .issue(user, TokenType::Refresh, family, now, auth_time),
     }
 }
 
-/// Starts a new family (a login) and records its refresh token.
+/// Starts a new family (a login whose password was just checked) and
+/// records its refresh token.
 pub async fn issue_pair(state: &AppState, user: &User) -> Result<TokenPair, ApiError> {
     let now = time::now();
-    let pair = pair(state, user, Uuid::new_v4(), now);
+    let pair = pair(state, user, Uuid::new_v4(), now, now);
     state
         .store
         .insert_refresh_token(&refresh_record(&pair.refresh, user, now))
@@ -63,7 +74,9 @@ pub async fn rotate(state: &AppState, refresh_token: &str) -> Result<(User, Toke
         .await?
         .filter(|u| u.is_active && u.token_version == claims.ver)
         .ok_or_else(invalid)?;
-    let next = pair(state, &user, claims.fam, now);
+    // The new pair is of the same login: no fresher than it.
+    let auth_time = DateTime::from_timestamp(claims.auth_time, 0).unwrap_or_default();
+    let next = pair(state, &user, claims.fam, now, auth_time);
     match state
         .store
         .rotate_refresh_token(claims.jti, &refresh_record(&next.refresh, &user, now), now)

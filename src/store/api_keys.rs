@@ -25,6 +25,9 @@ pub trait ApiKeyStore {
         now: DateTime<Utc>,
     ) -> StoreResult<ApiKey>;
 
+    /// Revokes every live key of `user_id`; returns how many it revoked.
+    async fn revoke_all_api_keys(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<u64>;
+
     /// The key with this hash and its owner, in one query.
     async fn principal_by_api_key(&self, key_hash: &str) -> StoreResult<Option<(User, ApiKey)>>;
 

@@ -114,6 +114,17 @@ impl ApiKeyStore for PostgresStore {
         .ok_or(StoreError::NotFound)
     }
 
+    async fn revoke_all_api_keys(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<u64> {
+        let updated = sqlx::query!(
+            "UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+            now,
+            user_id
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected())
+    }
+
     async fn principal_by_api_key(&self, key_hash: &str) -> StoreResult<Option<(User, ApiKey)>> {
         sqlx::query_as!(
             KeyPrincipalRow,

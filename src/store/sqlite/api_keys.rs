@@ -167,6 +167,20 @@ impl ApiKeyStore for SqliteStore {
         .try_into()
     }
 
+    async fn revoke_all_api_keys(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<u64> {
+        let owner = user_id.hyphenated().to_string();
+        let at = time::to_text(now);
+        let mut conn = self.sqlx_writer().await?;
+        let updated = sqlx::query!(
+            "UPDATE api_keys SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
+            at,
+            owner
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(updated.rows_affected())
+    }
+
     async fn principal_by_api_key(&self, key_hash: &str) -> StoreResult<Option<(User, ApiKey)>> {
         let Some((key, user)) = self
             .inline

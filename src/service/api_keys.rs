@@ -1,0 +1,207 @@
+//! API keys: minting them (after a fresh password login only, with a
+//! bounded lifetime) and revoking them all. A key authenticates without a
+//! password and outlives logouts, so who may make one, and for how long, is
+//! the rule that bounds what a stolen credential can do.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::accounts;
+use crate::audit::{Actor, Event};
+use crate::auth::api_key;
+use crate::auth::{AuthMethod, Principal};
+use crate::config::{ApiKeyPolicy, MAX_KEY_DAYS};
+use crate::domain::validation::FieldErrors;
+use crate::domain::{ApiKey, AuditKind, User, time};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::Store;
+
+/// How recent a password login must be to make a key without typing the
+/// password again.
+pub const FRESH_LOGIN_MINUTES: i64 = 5;
+
+/// The lifetime asked for a new key.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lifetime {
+    /// Days until it expires; `None` takes the server's default.
+    pub days: Option<i64>,
+    /// Never expires (only where the operator allows it).
+    pub never: bool,
+}
+
+/// A key just made: `secret` is shown once and stored nowhere.
+pub struct MintedKey {
+    /// The stored key (its hash and prefix).
+    pub key: ApiKey,
+    /// The key itself.
+    pub secret: String,
+}
+
+/// A key that may be made: its label and when it expires.
+#[derive(Debug)]
+pub struct KeyPlan {
+    name: String,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// Checks a key's label (1-100 characters) and the `lifetime` asked
+/// under `policy`, reporting every bad field.
+pub fn plan(
+    policy: &ApiKeyPolicy,
+    name: &str,
+    lifetime: Lifetime,
+    now: DateTime<Utc>,
+) -> Result<KeyPlan, ApiError> {
+    let mut errors = FieldErrors::default();
+    let name = name.trim();
+    if !(1..=100).contains(&name.chars().count()) {
+        errors.push("name", "must be 1 to 100 characters long");
+    }
+    if lifetime.never {
+        if lifetime.days.is_some() {
+            errors.push("expires_in_days", "cannot be given with never_expires");
+        } else if !policy.never_allowed {
+            errors.push(
+                "never_expires",
+                "this server does not allow keys that never expire (AIAPI_API_KEY_NEVER_EXPIRE)",
+            );
+        }
+    }
+    if let Some(days) = lifetime.days
+        && !(1..=MAX_KEY_DAYS).contains(&days)
+    {
+        errors.push(
+            "expires_in_days",
+            format!("must be between 1 and {MAX_KEY_DAYS}"),
+        );
+    }
+    errors.finish(())?;
+    Ok(KeyPlan {
+        name: name.to_owned(),
+        expires_at: (!lifetime.never)
+            .then(|| now + Duration::days(lifetime.days.unwrap_or(policy.default_days))),
+    })
+}
+
+/// Refuses to make a key for a caller who has not proved their password
+/// recently: a login within [`FRESH_LOGIN_MINUTES`], or `current_password`
+/// now (throttled like a login). An API key never counts, so a key cannot
+/// mint keys.
+pub async fn require_fresh_login(
+    state: &AppState,
+    principal: &Principal,
+    current_password: Option<&str>,
+    addr: Option<IpAddr>,
+) -> Result<(), ApiError> {
+    if matches!(principal.method, AuthMethod::ApiKey { .. }) {
+        return Err(ApiError::Forbidden(
+            "an API key cannot create API keys; log in with your password".into(),
+        ));
+    }
+    if principal.logged_in_within(Duration::minutes(FRESH_LOGIN_MINUTES), time::now()) {
+        return Ok(());
+    }
+    match current_password {
+        Some(current) => accounts::check_current_password(state, principal, current, addr).await,
+        None => Err(ApiError::Forbidden(format!(
+            "creating an API key needs a login within the last {FRESH_LOGIN_MINUTES} minutes, \
+             or current_password"
+        ))),
+    }
+}
+
+/// Makes and stores the `planned` key for `user`, recorded as made by
+/// `actor` (the owner, an admin, or the CLI).
+pub async fn mint(
+    store: &dyn Store,
+    actor: Actor,
+    user: &User,
+    planned: KeyPlan,
+) -> Result<MintedKey, ApiError> {
+    let material = api_key::generate();
+    let key = ApiKey {
+        id: Uuid::new_v4(),
+        user_id: user.id,
+        name: planned.name,
+        prefix: material.prefix,
+        key_hash: material.hash,
+        created_at: time::now(),
+        last_used_at: None,
+        expires_at: planned.expires_at,
+        revoked_at: None,
+    };
+    store.create_api_key(&key).await?;
+    tracing::info!(user_id = %user.id, key_id = %key.id, "API key created");
+    let details = json!({
+        "key_id": key.id, "owner_id": user.id, "name": key.name, "prefix": key.prefix,
+        "expires_at": key.expires_at,
+    });
+    crate::audit::record(
+        store,
+        Event::new(AuditKind::Auth, "api_key_created", actor, details),
+    )
+    .await?;
+    Ok(MintedKey {
+        key,
+        secret: material.key,
+    })
+}
+
+/// Revokes every key of `user`, recording `api_keys_revoked` with the count
+/// and the reason (`logout_all`, `password_changed`).
+pub async fn revoke_all(
+    store: &dyn Store,
+    actor: Actor,
+    user: &User,
+    reason: &'static str,
+) -> Result<u64, ApiError> {
+    let revoked = store.revoke_all_api_keys(user.id, time::now()).await?;
+    tracing::info!(user_id = %user.id, revoked, reason, "API keys revoked");
+    let details = json!({"owner_id": user.id, "revoked": revoked, "reason": reason});
+    crate::audit::record(
+        store,
+        Event::new(AuditKind::Auth, "api_keys_revoked", actor, details),
+    )
+    .await?;
+    Ok(revoked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: ApiKeyPolicy = ApiKeyPolicy {
+        default_days: 90,
+        never_allowed: false,
+    };
+
+    #[test]
+    fn keys_expire_by_default_and_never_only_where_allowed() {
+        let now = time::now();
+        let expiry = |policy: &ApiKeyPolicy, lifetime| {
+            plan(policy, "laptop", lifetime, now).map(|p| p.expires_at)
+        };
+        let default = expiry(&POLICY, Lifetime::default()).unwrap();
+        assert_eq!(default, Some(now + Duration::days(90)));
+        let never = Lifetime {
+            days: None,
+            never: true,
+        };
+        assert!(expiry(&POLICY, never).is_err());
+        let allowing = ApiKeyPolicy {
+            never_allowed: true,
+            ..POLICY
+        };
+        assert_eq!(expiry(&allowing, never).unwrap(), None);
+        let too_long = Lifetime {
+            days: Some(MAX_KEY_DAYS + 1),
+            never: false,
+        };
+        assert!(expiry(&allowing, too_long).is_err());
+        assert!(plan(&POLICY, " ", Lifetime::default(), now).is_err());
+    }
+}

@@ -31,7 +31,11 @@ async fn l6_the_data_directory_and_database_files_are_owner_only(backend: Backen
     let server = TestServer::start_with(&db, &env).await;
     assert_eq!(server.get("/health").await.status(), 200);
     assert_eq!(mode(&data), 0o700, "the data directory");
-    assert_eq!(mode(&data.join("jwt-secret")), 0o600, "the development secret");
+    assert_eq!(
+        mode(&data.join("jwt-secret")),
+        0o600,
+        "the development secret"
+    );
     if backend == Backend::Sqlite {
         let dir = data.join("db");
         assert_eq!(mode(&dir), 0o700, "the database's directory");

@@ -17,10 +17,10 @@ use crate::auth::client_addr::client_addr;
 use crate::auth::{AuthMethod, authenticate};
 use crate::domain::credentials::{Email, MAX_PASSWORD_BYTES, Password, Username, parse_full_name};
 use crate::domain::validation::FieldErrors;
-use crate::domain::{AuditKind, Permission, Role, User, time};
+use crate::domain::{AuditKind, Role, User, time};
 use crate::error::{ApiError, ApiResult};
 use crate::service::tokens::{self, TokenPair};
-use crate::service::{accounts, api_keys};
+use crate::service::{accounts, api_keys, registration};
 use crate::state::AppState;
 use crate::store::UserChanges;
 use crate::views::UserOut;
@@ -141,32 +141,29 @@ impl AuthApi {
 #[OpenApi(prefix_path = "/auth", tag = "ApiTags::Authentication")]
 impl AuthApi {
     /// Register an account with role `user`. Asking for another role needs an
-    /// admin's credentials (403 otherwise).
+    /// admin's credentials (403 otherwise). Attempts are limited per client
+    /// address; with `AIAPI_REGISTRATION=off` only admins create accounts.
     #[oai(path = "/register", method = "post")]
     async fn register(&self, req: &Request, body: Json<UserCreate>) -> ApiResult<Registered> {
+        let state = &self.state;
         let role = body.0.role.unwrap_or(Role::User);
-        if role != Role::User {
-            let is_admin = authenticate(&self.state.jwt, self.state.store.as_ref(), req.headers())
-                .await
-                .is_ok_and(|p| p.has(Permission::ManageUsers));
-            if !is_admin {
-                return Err(ApiError::Forbidden(
-                    "only an admin may register an account with a role other than user".into(),
-                ));
-            }
-        }
-        let new = body.0.parse(&self.state, role).await?;
-        let user = self.state.store.create_user(&new, time::now()).await?;
-        tracing::info!(user_id = %user.id, "user registered");
-        let details = json!({"user_id": user.id, "username": user.username, "role": user.role});
-        self.state
-            .audit(Event::new(
-                AuditKind::Auth,
-                "register",
-                Actor::user(&user),
-                details,
-            ))
-            .await?;
+        // Credentials are optional here: only an admin's change anything.
+        let caller = authenticate(&state.jwt, state.store.as_ref(), req.headers())
+            .await
+            .ok();
+        let addr = client_addr(req, &state.settings.trusted_proxies);
+        registration::admit(
+            state,
+            caller.as_ref(),
+            &body.0.username,
+            role,
+            addr,
+            time::now(),
+        )
+        .await?;
+        let new = body.0.parse(state, role).await?;
+        let user = state.store.create_user(&new, time::now()).await?;
+        registration::registered(state, &user).await?;
         Ok(Registered::Created(Json(UserOut::from(&user))))
     }
 

@@ -42,7 +42,9 @@ struct Keys {
     addr: String,
 }
 
-fn hashed(prefix: &str, parts: &[&str]) -> String {
+/// `prefix:` and the SHA-256 of `parts`: a counter's key, of bounded
+/// length whatever the client sent, and naming no one in the table.
+pub fn hashed_key(prefix: &str, parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update(part.as_bytes());
@@ -59,9 +61,9 @@ impl Keys {
         let name = username.to_lowercase();
         let addr = addr.map(|a| a.to_string()).unwrap_or_default();
         Self {
-            user: hashed("user", &[&name]),
-            pair: hashed("pair", &[&name, &addr]),
-            addr: hashed("addr", &[&addr]),
+            user: hashed_key("user", &[&name]),
+            pair: hashed_key("pair", &[&name, &addr]),
+            addr: hashed_key("addr", &[&addr]),
         }
     }
 

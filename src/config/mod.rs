@@ -6,6 +6,7 @@ mod api_keys;
 mod connections;
 mod help;
 mod jwt;
+mod registration;
 mod secret;
 mod vars;
 
@@ -16,6 +17,7 @@ use std::time::Duration;
 pub use api_keys::{ApiKeyPolicy, MAX_KEY_DAYS};
 pub use connections::ConnectionLimits;
 pub use help::ENVIRONMENT_HELP;
+pub use registration::{Registration, RegistrationPolicy};
 pub use secret::{DatabaseUrl, Secret};
 pub use vars::{ConfigError, ProcessEnv, Vars};
 use vars::{choice_var, list_var, parse_var, positive_var};
@@ -99,6 +101,10 @@ pub struct ServeSettings {
     pub tool_calls_per_minute: Vec<(crate::domain::Role, u32)>,
     /// Whether `/metrics` is open to anyone (else it needs `read:audit`).
     pub metrics_open: bool,
+    /// Who may register, and how often.
+    pub registration: RegistrationPolicy,
+    /// The most open sessions one user may hold.
+    pub max_sessions_per_user: i64,
     /// Client connection timeouts and caps.
     pub connections: ConnectionLimits,
 }
@@ -261,6 +267,13 @@ impl ServeSettings {
                 "a whole number of bytes",
             )?,
             tool_calls_per_minute: rate_limits(vars)?,
+            registration: RegistrationPolicy::from_vars(vars)?,
+            max_sessions_per_user: positive_var(
+                vars,
+                "AIAPI_MAX_SESSIONS_PER_USER",
+                100,
+                "a whole number",
+            )?,
             metrics_open: choice_var(
                 vars,
                 "AIAPI_METRICS",

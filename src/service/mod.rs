@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod items;
+pub mod registration;
 pub mod session_context;
 pub mod sessions;
 pub mod tokens;

@@ -50,8 +50,18 @@ pub async fn open(
             .as_ref()
             .map(|info| bounded::stored_json(info, MAX_CLIENT_INFO)),
         expires_at: now + state.session_idle_ttl(),
+        max_open: state.settings.max_sessions_per_user,
     };
-    let session = state.store.create_session(&new, now).await?;
+    let Some(session) = state.store.create_session(&new, now).await? else {
+        return Err(ApiError::TooManyRequests {
+            detail: format!(
+                "you already have {} open sessions, the most allowed \
+                 (AIAPI_MAX_SESSIONS_PER_USER); close one, or wait until one idles out",
+                new.max_open
+            ),
+            retry_after_secs: 60,
+        });
+    };
     let mut details = json!({"surface": opening.surface.as_str()});
     if opening.surface == Surface::Mcp {
         details["protocol_version"] = json!(new.protocol_version);

@@ -22,13 +22,21 @@ pub struct NewSession {
     pub client_info: Option<String>,
     /// When it expires unless used.
     pub expires_at: DateTime<Utc>,
+    /// The most open sessions its owner may hold, this one included.
+    pub max_open: i64,
 }
 
 /// Session bookkeeping.
 #[async_trait]
 pub trait SessionStore {
-    /// Opens a session.
-    async fn create_session(&self, new: &NewSession, now: DateTime<Utc>) -> StoreResult<Session>;
+    /// Opens a session, unless its owner already holds `new.max_open` open
+    /// ones (`None`): counted and inserted atomically, so parallel opens
+    /// cannot overshoot.
+    async fn create_session(
+        &self,
+        new: &NewSession,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Session>>;
 
     /// A session in any state.
     async fn session(&self, id: &str) -> StoreResult<Option<Session>>;

@@ -46,8 +46,33 @@ impl TryFrom<SessionRow> for Session {
 
 #[async_trait]
 impl SessionStore for PostgresStore {
-    async fn create_session(&self, new: &NewSession, now: DateTime<Utc>) -> StoreResult<Session> {
-        sqlx::query_as!(
+    async fn create_session(
+        &self,
+        new: &NewSession,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Session>> {
+        let mut tx = self.pool.begin().await?;
+        // Opens of one user's sessions take turns (other writes to the user
+        // row, and other users, do not wait): under READ COMMITTED two
+        // parallel opens would both count below the cap.
+        sqlx::query!(
+            "SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE",
+            new.user_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let open = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "open!" FROM mcp_sessions
+               WHERE user_id = $1 AND closed_at IS NULL AND expires_at > $2"#,
+            new.user_id,
+            now
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if open >= new.max_open {
+            return Ok(None);
+        }
+        let session = sqlx::query_as!(
             SessionRow,
             r#"INSERT INTO mcp_sessions (id, user_id, surface, protocol_version, client_info,
                                          created_at, last_activity_at, expires_at)
@@ -63,9 +88,11 @@ impl SessionStore for PostgresStore {
             now,
             new.expires_at
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?
-        .try_into()
+        .try_into()?;
+        tx.commit().await?;
+        Ok(Some(session))
     }
 
     async fn session(&self, id: &str) -> StoreResult<Option<Session>> {

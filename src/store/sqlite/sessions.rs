@@ -87,26 +87,38 @@ impl SessionContextRow {
 
 #[async_trait]
 impl SessionStore for SqliteStore {
-    async fn create_session(&self, new: &NewSession, now: DateTime<Utc>) -> StoreResult<Session> {
+    async fn create_session(
+        &self,
+        new: &NewSession,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Session>> {
         let user_id = new.user_id.hyphenated().to_string();
         let surface = new.surface.as_str();
         let at = time::to_text(now);
         let expires_at = time::to_text(new.expires_at);
-        sqlx::query!(
+        // One statement on the one writer: the count and the insert cannot
+        // interleave with another open.
+        let inserted = sqlx::query!(
             "INSERT INTO mcp_sessions (id, user_id, surface, protocol_version, client_info,
                                        created_at, last_activity_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7
+             WHERE (SELECT count(*) FROM mcp_sessions
+                    WHERE user_id = ?2 AND closed_at IS NULL AND expires_at > ?6) < ?8",
             new.id,
             user_id,
             surface,
             new.protocol_version,
             new.client_info,
             at,
-            expires_at
+            expires_at,
+            new.max_open
         )
         .execute(&mut *self.sqlx_writer().await?)
         .await?;
-        Ok(Session {
+        if inserted.rows_affected() == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Session {
             id: new.id.clone(),
             user_id: new.user_id,
             surface: new.surface,
@@ -118,7 +130,7 @@ impl SessionStore for SqliteStore {
             last_activity_at: now,
             expires_at: new.expires_at,
             closed_at: None,
-        })
+        }))
     }
 
     async fn session(&self, id: &str) -> StoreResult<Option<Session>> {

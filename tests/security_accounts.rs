@@ -1,0 +1,138 @@
+//! Security round two: open sessions per user are capped (L10),
+//! registration is throttled per address and can be switched off (L11),
+//! and registering as admin is refused and recorded (M1). On both backends.
+
+#![cfg(all(feature = "sqlite", feature = "postgres"))]
+
+mod common;
+
+use common::api::status_and_json;
+use common::{Backend, TestDb, TestServer};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn l10_open_sessions_per_user_are_capped_exactly(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start_with(&db, &[("AIAPI_MAX_SESSIONS_PER_USER", "3")]).await;
+    let token = server.token("ai_agent", "ai123").await;
+    let mut opens = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let open = server.authed(Method::POST, "/api/v1/mcp/session", &token);
+        opens.spawn(async move { status_and_json(open.send().await.unwrap()).await });
+    }
+    let mut opened = Vec::new();
+    while let Some(result) = opens.join_next().await {
+        let (status, body) = result.unwrap();
+        match status {
+            200 => opened.push(body["session_id"].as_str().unwrap().to_owned()),
+            429 => assert!(
+                body["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("AIAPI_MAX_SESSIONS_PER_USER"),
+                "{body}"
+            ),
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(opened.len(), 3, "exactly the cap, however many race");
+    let other = server.admin_token().await;
+    assert_eq!(
+        server
+            .authed(Method::POST, "/api/v1/mcp/session", &other)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "the cap is per user"
+    );
+    let (status, _) = server.close_session(&token, &opened[0]).await;
+    assert_eq!(status, 200);
+    server.open_session(&token).await;
+}
+
+async fn register(
+    server: &TestServer,
+    username: &str,
+    role: Option<&str>,
+    token: Option<&str>,
+) -> (u16, Value) {
+    let mut body = json!({
+        "username": username, "email": format!("{username}@example.com"),
+        "password": "a-long-password",
+    });
+    if let Some(role) = role {
+        body["role"] = json!(role);
+    }
+    let mut request = server.http.post(server.url("/auth/register")).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    status_and_json(request.send().await.unwrap()).await
+}
+
+async fn l11_registration_is_throttled_per_address(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start_with(&db, &[("AIAPI_REGISTRATIONS_PER_ADDR", "3")]).await;
+    for i in 0..3 {
+        let (status, body) = register(&server, &format!("reg{i}"), None, None).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, body) = register(&server, "reg3", None, None).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("AIAPI_REGISTRATIONS_PER_ADDR")
+    );
+    let admin = server.admin_token().await;
+    let (status, body) = register(&server, "reg4", None, Some(&admin)).await;
+    assert_eq!(status, 201, "admins are not throttled: {body}");
+}
+
+async fn l11_registration_can_be_switched_off(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start_with(&db, &[("AIAPI_REGISTRATION", "off")]).await;
+    let (status, body) = register(&server, "nobody", None, None).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("registration is off")
+    );
+    let admin = server.admin_token().await;
+    let (status, body) = register(&server, "somebody", None, Some(&admin)).await;
+    assert_eq!(status, 201, "{body}");
+}
+
+async fn m1_registering_as_admin_is_refused_and_recorded(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start(&db).await;
+    let user = server.new_user("climber").await;
+    for token in [None, Some(user.as_str())] {
+        let (status, body) = register(&server, "boss", Some("admin"), token).await;
+        assert_eq!(status, 403, "{body}");
+    }
+    let rows = db
+        .scalar_i64(
+            "SELECT count(*) FROM audit_log WHERE action = 'register' AND outcome = 'denied' \
+             AND username IN ('boss', 'climber')",
+        )
+        .await;
+    assert_eq!(rows, 2, "both refusals are recorded");
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) FROM users WHERE username = 'boss'")
+            .await,
+        0
+    );
+}
+
+on_both_backends!(
+    l10_open_sessions_per_user_are_capped_exactly,
+    l11_registration_is_throttled_per_address,
+    l11_registration_can_be_switched_off,
+    m1_registering_as_admin_is_refused_and_recorded,
+);

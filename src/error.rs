@@ -309,7 +309,9 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => Self::NotFound("not found".into()),
             StoreError::Conflict { constraint } => Self::Conflict(
                 match constraint.as_str() {
-                    "users_username_key" => "that username is already taken",
+                    "users_username_key" | "users_username_lower_key" => {
+                        "that username is already taken (usernames ignore case)"
+                    }
                     "users_email_key" => "that email address is already registered",
                     LAST_ADMIN => "this would leave no active admin",
                     _ => "conflicts with an existing record",

@@ -11,7 +11,7 @@ use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use common::{Backend, TestDb, TestServer};
 use serde_json::Value;
 
-const MIGRATIONS: [&str; 11] = [
+const MIGRATIONS: [&str; 12] = [
     "V1__accounts",
     "V2__seed_accounts",
     "V3__items",
@@ -23,6 +23,7 @@ const MIGRATIONS: [&str; 11] = [
     "V9__analysis_index",
     "V10__substring_search_chunks",
     "V11__audit_vocabulary",
+    "V12__usernames_ignore_case",
 ];
 
 fn stdout(out: &std::process::Output) -> String {
@@ -93,6 +94,7 @@ async fn failed_migration_stops_at_the_last_good_version(backend: Backend) {
             "pending  V9__analysis_index",
             "pending  V10__substring_search_chunks",
             "pending  V11__audit_vocabulary",
+            "pending  V12__usernames_ignore_case",
         ]
     );
 }

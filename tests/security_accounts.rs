@@ -59,7 +59,7 @@ async fn register(
     token: Option<&str>,
 ) -> (u16, Value) {
     let mut body = json!({
-        "username": username, "email": format!("{username}@example.com"),
+        "username": username, "email": format!("{}@example.com", uuid::Uuid::new_v4().simple()),
         "password": "a-long-password",
     });
     if let Some(role) = role {
@@ -130,7 +130,60 @@ async fn m1_registering_as_admin_is_refused_and_recorded(backend: Backend) {
     );
 }
 
+async fn l5_usernames_are_unique_whatever_their_case(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start(&db).await;
+    let (status, body) = register(&server, "Casey", None, None).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = register(&server, "casey", None, None).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("already taken"),
+        "{body}"
+    );
+    let (status, _) = register(&server, "ADMIN", None, None).await;
+    assert_eq!(status, 409, "ADMIN beside admin");
+    server.login("CASEY", "a-long-password").await;
+    for bad in ["ali\u{202e}ce", "bob\u{0007}", "eve\u{200f}x", "zoë"] {
+        let (status, body) = register(&server, bad, None, None).await;
+        assert_eq!(status, 422, "{bad:?}: {body}");
+        assert_eq!(body["errors"][0]["field"], "username");
+    }
+}
+
+async fn l5_the_migration_refuses_and_names_clashing_usernames(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start(&db).await;
+    // Back to the schema before V12, with two accounts it would refuse.
+    db.execute("DROP INDEX users_username_lower_key").await;
+    db.execute("DELETE FROM refinery_schema_history WHERE version = 12")
+        .await;
+    for name in ["dana", "Dana"] {
+        let (status, body) = register(&server, name, None, None).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    drop(server);
+    let out = db.cli(&["migrate"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("Dana, dana") || said.contains("dana, Dana"),
+        "{said}"
+    );
+    assert!(said.contains("differ only in case"), "{said}");
+    db.execute("UPDATE users SET username = 'dana2' WHERE username = 'Dana'")
+        .await;
+    let out = db.cli(&["migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 on_both_backends!(
+    l5_usernames_are_unique_whatever_their_case,
+    l5_the_migration_refuses_and_names_clashing_usernames,
     l10_open_sessions_per_user_are_capped_exactly,
     l11_registration_is_throttled_per_address,
     l11_registration_can_be_switched_off,

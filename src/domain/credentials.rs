@@ -115,8 +115,19 @@ pub fn parse_full_name(raw: Option<&str>) -> Result<Option<String>, FieldError> 
             "full_name",
             "must be at most 100 characters long",
         )),
+        // Control characters forge log lines and bidi overrides make a
+        // name read as another in lists and audit views.
+        Some(name) if name.chars().any(|c| c.is_control() || is_bidi_control(c)) => Err(
+            field_error("full_name", "must not contain control or bidi characters"),
+        ),
         Some(name) => Ok(Some(name.to_owned())),
     }
+}
+
+/// The Unicode bidirectional formatting characters (marks, embeddings,
+/// overrides, isolates).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -129,6 +140,12 @@ mod tests {
         assert!(Username::parse("al").is_err());
         assert!(Username::parse("al ice").is_err());
         assert!(Username::parse(&"a".repeat(51)).is_err());
+        assert!(parse_full_name(Some("Ann \u{202e}reh")).is_err());
+        assert!(parse_full_name(Some("Ann\nB")).is_err());
+        assert_eq!(
+            parse_full_name(Some(" Zoë ")).unwrap().as_deref(),
+            Some("Zoë")
+        );
     }
 
     #[test]

@@ -61,6 +61,11 @@ fn constraint_name(db: &dyn sqlx::error::DatabaseError) -> String {
 /// The `table_column_key` name of the constraint a SQLite message names.
 pub(crate) fn sqlite_constraint_name(message: &str) -> String {
     match message.split_once("constraint failed: ") {
+        // A unique index over an expression: SQLite names the index.
+        Some((_, index)) if index.starts_with("index '") => index
+            .trim_start_matches("index '")
+            .trim_end_matches('\'')
+            .to_owned(),
         Some((_, columns)) => {
             let first = columns.split(',').next().unwrap_or(columns).trim();
             format!("{}_key", first.replace('.', "_"))

@@ -46,7 +46,7 @@ pub trait UserStore {
     /// The user with this id.
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
 
-    /// The user with this exact username.
+    /// The user with this username, whatever its case.
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
 
     /// Creates a user. Conflicts: `users_username_key`, `users_email_key`.

@@ -67,7 +67,7 @@ impl UserStore for PostgresStore {
             UserRow,
             "SELECT id, username, email, full_name, role, password_hash,
                     is_active, token_version, created_at, updated_at, last_login_at
-             FROM users WHERE username = $1",
+             FROM users WHERE lower(username) = lower($1)",
             username
         )
         .fetch_optional(&self.pool)

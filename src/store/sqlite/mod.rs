@@ -18,6 +18,7 @@ mod inline;
 mod item_listing;
 mod item_search;
 mod items;
+mod migration_checks;
 mod rate_limits;
 mod sessions;
 mod throttle;
@@ -212,6 +213,10 @@ impl Store for SqliteStore {
 
     async fn migrate(&self) -> StoreResult<Vec<MigrationStatus>> {
         let mut conn = self.sqlx_writer().await?;
+        let known = SqliteMigrator(&mut conn)
+            .status(migrate::sqlite_runner())
+            .await?;
+        migration_checks::before_applying(&mut conn, &known).await?;
         SqliteMigrator(&mut conn)
             .apply(migrate::sqlite_runner)
             .await

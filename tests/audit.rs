@@ -19,16 +19,6 @@ async fn started(backend: Backend, env: &[(&str, &str)]) -> (TestDb, TestServer)
     (db, server)
 }
 
-async fn auditor(server: &TestServer, db: &TestDb) -> String {
-    server.new_user("inspector").await;
-    assert!(
-        db.cli(&["users", "set-role", "inspector", "auditor"])
-            .status
-            .success()
-    );
-    server.token("inspector", "password-inspector").await
-}
-
 async fn entries(server: &TestServer, token: &str, query: &str) -> Vec<Value> {
     let (status, body) = server
         .get_as(&format!("/api/v1/audit?limit=1000&{query}"), token)
@@ -125,7 +115,7 @@ async fn every_event_kind_is_recorded(backend: Backend) {
     drop(server);
     // Housekeeping runs at start: the stale session is closed and recorded.
     let server = TestServer::start(&db).await;
-    let inspector = auditor(&server, &db).await;
+    let inspector = server.auditor_token(&db).await;
 
     let all = entries(&server, &inspector, "").await;
     let seen = actions(&all);
@@ -198,7 +188,7 @@ async fn every_event_kind_is_recorded(backend: Backend) {
 
 async fn listing_filters_and_cursors_hold_while_rows_arrive(backend: Backend) {
     let (db, server) = started(backend, &[]).await;
-    let inspector = auditor(&server, &db).await;
+    let inspector = server.auditor_token(&db).await;
     let agent = server.token("ai_agent", "ai123").await;
     let session = server.open_session(&agent).await;
     for i in 0..12 {
@@ -350,7 +340,7 @@ async fn listing_filters_and_cursors_hold_while_rows_arrive(backend: Backend) {
 
 async fn summaries_count_and_rate_per_group(backend: Backend) {
     let (db, server) = started(backend, &[]).await;
-    let inspector = auditor(&server, &db).await;
+    let inspector = server.auditor_token(&db).await;
     let agent = server.token("ai_agent", "ai123").await;
     for _ in 0..3 {
         server
@@ -457,7 +447,7 @@ async fn ten_thousand_rows_export_and_parse_back(backend: Backend) {
     }
     tx.commit().await.unwrap();
     store.close().await;
-    let inspector = auditor(&server, &db).await;
+    let inspector = server.auditor_token(&db).await;
     // The export records itself (`audit_exported`) before its rows stream.
     let expected = db.scalar_i64("SELECT count(*) FROM audit_log").await as usize + 1;
 
@@ -549,7 +539,7 @@ async fn ten_thousand_rows_export_and_parse_back(backend: Backend) {
 
 async fn the_chain_verifies_and_tampering_is_found(backend: Backend) {
     let (db, server) = started(backend, &[]).await;
-    let inspector = auditor(&server, &db).await;
+    let inspector = server.auditor_token(&db).await;
     let agent = server.token("ai_agent", "ai123").await;
     for i in 0..6 {
         server
@@ -645,7 +635,7 @@ async fn two_servers_writing_at_once_keep_one_chain(backend: Backend) {
         assert_eq!(status.unwrap().unwrap(), 200);
     }
     assert_eq!(db.scalar_i64("SELECT count(*) FROM items").await, 200);
-    let inspector = auditor(&a, &db).await;
+    let inspector = a.auditor_token(&db).await;
     let (_, verified) = b.get_as("/api/v1/audit/verify", &inspector).await;
     assert_eq!(verified["ok"], true, "{verified}");
     assert!(verified["rows"].as_i64().unwrap() >= 200);

@@ -16,16 +16,6 @@ async fn started(backend: Backend) -> (TestDb, TestServer) {
     (db, server)
 }
 
-async fn auditor(server: &TestServer, db: &TestDb) -> String {
-    server.new_user("inspector").await;
-    assert!(
-        db.cli(&["users", "set-role", "inspector", "auditor"])
-            .status
-            .success()
-    );
-    server.token("inspector", "password-inspector").await
-}
-
 /// The newest audit rows of `action`, as the auditor sees them.
 async fn rows_of(server: &TestServer, auditor: &str, action: &str) -> Vec<Value> {
     let (status, body) = server
@@ -38,7 +28,7 @@ async fn rows_of(server: &TestServer, auditor: &str, action: &str) -> Vec<Value>
 async fn h1_large_arguments_and_client_info_are_stored_as_digests(backend: Backend) {
     let (db, server) = started(backend).await;
     let mallory = server.new_user("mallory").await;
-    let auditor = auditor(&server, &db).await;
+    let auditor = server.auditor_token(&db).await;
     let blob = "x".repeat(600 * 1024);
     let (status, _) = server
         .execute(&mallory, "no_such_tool", json!({"blob": blob}), None)
@@ -81,7 +71,7 @@ async fn h1_large_arguments_and_client_info_are_stored_as_digests(backend: Backe
 /// page of them is cut by its bytes, and every row is still reached.
 async fn h1_audit_pages_are_cut_by_bytes(backend: Backend) {
     let (db, server) = started(backend).await;
-    let auditor = auditor(&server, &db).await;
+    let auditor = server.auditor_token(&db).await;
     let store = db.store().await;
     let huge = format!("{{\"blob\":\"{}\"}}", "z".repeat(1024 * 1024));
     for _ in 0..12 {
@@ -149,7 +139,7 @@ async fn h1_audit_pages_are_cut_by_bytes(backend: Backend) {
 
 async fn l3_csv_cells_never_start_a_formula(backend: Backend) {
     let (db, server) = started(backend).await;
-    let auditor = auditor(&server, &db).await;
+    let auditor = server.auditor_token(&db).await;
     let resp = server
         .post_json(
             "/auth/login",
@@ -196,7 +186,7 @@ async fn l3_csv_cells_never_start_a_formula(backend: Backend) {
 
 async fn l4_secrets_are_redacted_by_wider_names_and_by_shape(backend: Backend) {
     let (db, server) = started(backend).await;
-    let auditor = auditor(&server, &db).await;
+    let auditor = server.auditor_token(&db).await;
     let agent = server.token("ai_agent", "ai123").await;
     let key = format!("aiapi_{}", "Q9w8E7r6T5".repeat(4));
     let arguments = json!({
@@ -220,7 +210,7 @@ async fn l4_secrets_are_redacted_by_wider_names_and_by_shape(backend: Backend) {
 
 async fn l8_our_request_id_is_stored_and_the_clients_beside_it(backend: Backend) {
     let (db, server) = started(backend).await;
-    let auditor = auditor(&server, &db).await;
+    let auditor = server.auditor_token(&db).await;
     let agent = server.token("ai_agent", "ai123").await;
     let resp = server
         .authed(Method::POST, "/api/v1/mcp/execute", &agent)
@@ -300,7 +290,7 @@ async fn cors_allows_only_the_apis_methods_and_no_credentials(backend: Backend) 
 
 async fn m1_rest_item_writes_and_refusals_are_audited(backend: Backend) {
     let (db, server) = started(backend).await;
-    let auditor = auditor(&server, &db).await;
+    let auditor = server.auditor_token(&db).await;
     let owner = server.new_user("olive").await;
     let other = server.new_user("oscar").await;
     let item = server
@@ -349,7 +339,7 @@ async fn m1_rest_item_writes_and_refusals_are_audited(backend: Backend) {
 
 async fn m1_audit_reads_and_exports_are_recorded(backend: Backend) {
     let (db, server) = started(backend).await;
-    let auditor = auditor(&server, &db).await;
+    let auditor = server.auditor_token(&db).await;
     let (status, _) = server
         .get_as("/api/v1/audit?action=login&limit=5", &auditor)
         .await;

@@ -8,14 +8,13 @@ use poem::Request;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use serde_json::json;
 use uuid::Uuid;
 
 use super::ApiTags;
 use super::security::Auth;
-use crate::audit::{Actor, Event};
+use crate::audit::Actor;
 use crate::auth::client_addr::client_addr;
-use crate::domain::{ApiKey, AuditKind, Permission, time};
+use crate::domain::{ApiKey, time};
 use crate::error::ApiResult;
 use crate::service::api_keys::{self, Lifetime, MintedKey};
 use crate::state::AppState;
@@ -180,22 +179,7 @@ impl ApiKeysApi {
     /// Revoke one of your keys (admins with `manage:users`: anyone's).
     #[oai(path = "/:id", method = "delete")]
     async fn revoke(&self, auth: Auth, id: Path<Uuid>) -> ApiResult<KeyRevoked> {
-        let owner = (!auth.0.has(Permission::ManageUsers)).then_some(auth.0.user.id);
-        let key = self
-            .state
-            .store
-            .revoke_api_key(id.0, owner, time::now())
-            .await?;
-        tracing::info!(key_id = %key.id, user_id = %key.user_id, "API key revoked");
-        let details = json!({"key_id": key.id, "owner_id": key.user_id, "prefix": key.prefix});
-        self.state
-            .audit(Event::new(
-                AuditKind::Auth,
-                "api_key_revoked",
-                Actor::principal(&auth.0),
-                details,
-            ))
-            .await?;
+        api_keys::revoke(&self.state, &auth.0, id.0).await?;
         Ok(KeyRevoked::Revoked)
     }
 }

@@ -14,11 +14,11 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::security::Auth;
 use crate::audit::export::{self, Format};
-use crate::audit::{Actor, Event};
 use crate::audit::{Verification, verify_chain};
 use crate::domain::validation::FieldErrors;
-use crate::domain::{AuditKind, Outcome, Permission, Surface};
+use crate::domain::{AuditKind, Outcome, Surface};
 use crate::error::{ApiError, ApiResult};
+use crate::service::audit_reads;
 use crate::state::AppState;
 use crate::store::{AuditCursor, AuditFilter, AuditGroup, AuditRecord, TimeWindow};
 
@@ -165,42 +165,6 @@ impl AuditApi {
     pub fn new(state: Arc<AppState>) -> Self {
         Self { state }
     }
-
-    /// Records that an auditor read or exported the log: one row per
-    /// request, naming the filter.
-    async fn record_read(
-        &self,
-        auth: &Auth,
-        action: &'static str,
-        details: serde_json::Value,
-    ) -> ApiResult<()> {
-        let event = Event::new(AuditKind::Auth, action, Actor::principal(&auth.0), details);
-        self.state.audit(event).await
-    }
-}
-
-/// The filter as an audit row's details (only the filters given).
-fn filter_details(filter: &AuditFilter) -> serde_json::Value {
-    let mut details = serde_json::Map::new();
-    let mut put = |name: &str, value: Option<serde_json::Value>| {
-        if let Some(value) = value {
-            details.insert(name.into(), value);
-        }
-    };
-    put("user_id", filter.user_id.map(|v| v.to_string().into()));
-    put("username", filter.username.clone().map(Into::into));
-    put("kind", filter.kind.map(|v| v.as_str().into()));
-    put("action", filter.action.clone().map(Into::into));
-    put("outcome", filter.outcome.map(|v| v.as_str().into()));
-    put("surface", filter.surface.map(|v| v.as_str().into()));
-    put("session_id", filter.session_id.clone().map(Into::into));
-    put(
-        "api_key_id",
-        filter.api_key_id.map(|v| v.to_string().into()),
-    );
-    put("from", filter.from.map(|v| v.to_rfc3339().into()));
-    put("to", filter.to.map(|v| v.to_rfc3339().into()));
-    serde_json::Value::Object(details)
 }
 
 /// The shared filter parameters, parsed; unknown values are 422s.
@@ -288,7 +252,7 @@ impl AuditApi {
         cursor: Query<Option<i64>>,
         limit: Query<Option<i64>>,
     ) -> ApiResult<Json<AuditPage>> {
-        auth.0.require(Permission::ReadAudit)?;
+        audit_reads::require_reader(&self.state, &auth.0, "audit_read").await?;
         let mut errors = FieldErrors::default();
         let filter = parse_filter(
             &mut errors,
@@ -316,11 +280,11 @@ impl AuditApi {
             .store
             .audit_entries(&filter, AuditCursor::Before(cursor.0), limit)
             .await?;
-        let mut details = filter_details(&filter);
+        let mut details = audit_reads::filter_details(&filter);
         details["cursor"] = serde_json::json!(cursor.0);
         details["limit"] = serde_json::json!(limit);
         details["rows"] = serde_json::json!(page.records.len());
-        self.record_read(&auth, "audit_read", details).await?;
+        audit_reads::record(&self.state, &auth.0, "audit_read", details).await?;
         let next_cursor = page.more.then(|| page.last_seq()).flatten();
         Ok(Json(AuditPage {
             entries: page.records.into_iter().map(AuditEntryOut::from).collect(),
@@ -339,7 +303,7 @@ impl AuditApi {
         to: Query<Option<DateTime<Utc>>>,
         group_by: Query<Option<String>>,
     ) -> ApiResult<Json<Summary>> {
-        auth.0.require(Permission::ReadAudit)?;
+        audit_reads::require_reader(&self.state, &auth.0, "audit_read").await?;
         let group = match group_by.0.as_deref().unwrap_or("action") {
             "action" => AuditGroup::Action,
             "user" => AuditGroup::User,
@@ -403,7 +367,7 @@ impl AuditApi {
         from: Query<Option<DateTime<Utc>>>,
         to: Query<Option<DateTime<Utc>>>,
     ) -> ApiResult<ExportResponse> {
-        auth.0.require(Permission::ReadAudit)?;
+        audit_reads::require_reader(&self.state, &auth.0, "audit_exported").await?;
         let mut errors = FieldErrors::default();
         let format = match format.0.as_deref().unwrap_or("ndjson").parse::<Format>() {
             Ok(format) => Some(format),
@@ -427,9 +391,9 @@ impl AuditApi {
         );
         errors.finish(())?;
         let format = format.unwrap_or(Format::Ndjson);
-        let mut details = filter_details(&filter);
+        let mut details = audit_reads::filter_details(&filter);
         details["format"] = serde_json::json!(format.as_str());
-        self.record_read(&auth, "audit_exported", details).await?;
+        audit_reads::record(&self.state, &auth.0, "audit_exported", details).await?;
         let chunks = export::stream(self.state.store.clone(), filter, format);
         let body = Body::from_bytes_stream(futures_util::TryStreamExt::map_err(chunks, |e| {
             tracing::error!(error = %e, "audit export failed mid-stream");
@@ -445,14 +409,14 @@ impl AuditApi {
     /// `seq` and why.
     #[oai(path = "/verify", method = "get")]
     async fn verify(&self, auth: Auth) -> ApiResult<Json<Verification>> {
-        auth.0.require(Permission::ReadAudit)?;
+        audit_reads::require_reader(&self.state, &auth.0, "audit_verified").await?;
         Ok(Json(verify_chain(self.state.store.as_ref(), |_| {}).await?))
     }
 
     /// One row.
     #[oai(path = "/:seq", method = "get")]
     async fn get(&self, auth: Auth, seq: Path<i64>) -> ApiResult<Json<AuditEntryOut>> {
-        auth.0.require(Permission::ReadAudit)?;
+        audit_reads::require_reader(&self.state, &auth.0, "audit_read").await?;
         let record = self
             .state
             .store

@@ -20,7 +20,7 @@ use crate::domain::validation::FieldErrors;
 use crate::domain::{AuditKind, Role, User, time};
 use crate::error::{ApiError, ApiResult};
 use crate::service::tokens::{self, TokenPair};
-use crate::service::{accounts, api_keys, registration};
+use crate::service::{accounts, api_keys, refusals, registration};
 use crate::state::AppState;
 use crate::store::UserChanges;
 use crate::views::UserOut;
@@ -269,15 +269,23 @@ impl AuthApi {
     #[oai(path = "/me", method = "put")]
     async fn update_me(&self, auth: Auth, body: Json<MeUpdate>) -> ApiResult<Json<UserOut>> {
         let me = &auth.0.user;
-        if body.0.role.is_some_and(|r| r != me.role) {
-            return Err(ApiError::Forbidden(
-                "you cannot change your own role; an admin can (PATCH /auth/users/{id})".into(),
-            ));
-        }
-        if body.0.is_active.is_some_and(|a| a != me.is_active) {
-            return Err(ApiError::Forbidden(
-                "users cannot deactivate themselves".into(),
-            ));
+        let refusal = if body.0.role.is_some_and(|r| r != me.role) {
+            Some("you cannot change your own role; an admin can (PATCH /auth/users/{id})")
+        } else if body.0.is_active.is_some_and(|a| a != me.is_active) {
+            Some("users cannot deactivate themselves")
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            let details = json!({"role": body.0.role, "is_active": body.0.is_active});
+            let attempt = Event::new(
+                AuditKind::Auth,
+                "profile_updated",
+                Actor::principal(&auth.0),
+                details,
+            );
+            let refusal = ApiError::Forbidden(refusal.into());
+            return Err(refusals::denied(&self.state, &auth.0, attempt, refusal).await);
         }
         let mut errors = FieldErrors::default();
         let username = body

@@ -305,16 +305,19 @@ impl McpRestApi {
         session_id: Path<String>,
     ) -> ApiResult<Json<Message>> {
         auth.0.require(Permission::UseMcpTools)?;
-        let not_found = || ApiError::NotFound("session not found".into());
-        let session = self
+        let not_found =
+            || sessions::not_found(&self.state, &auth.0, &session_id.0, "session_closed");
+        let Some(session) = self
             .state
             .store
             .session(&session_id.0)
             .await?
             .filter(|s| may_manage(&auth.0, s))
-            .ok_or_else(not_found)?;
+        else {
+            return Err(not_found().await);
+        };
         if !sessions::close(&self.state, &auth.0, &session).await? {
-            return Err(not_found());
+            return Err(ApiError::NotFound("session not found".into()));
         }
         Ok(Json(Message {
             message: "Session closed successfully".into(),

@@ -16,6 +16,7 @@ use crate::domain::Permission;
 use crate::domain::context::ContextChange;
 use crate::error::{ApiError, ApiResult};
 use crate::service::session_context::{self as context, ContextView};
+use crate::service::sessions;
 use crate::state::AppState;
 
 #[derive(ApiResponse)]
@@ -78,7 +79,7 @@ impl SessionContextApi {
         auth.0.require(Permission::UseMcpTools)?;
         let expected = expected_version(if_match)?;
         let mut tx = self.state.store.begin().await?;
-        let (view, session) = context::write(
+        let written = context::write(
             self.state.settings.session_context_max_bytes,
             tx.as_mut(),
             &auth.0,
@@ -86,7 +87,16 @@ impl SessionContextApi {
             change,
             expected,
         )
-        .await?;
+        .await;
+        let (view, session) = match written {
+            Ok(written) => written,
+            Err(ApiError::NotFound(_)) => {
+                // The writer is free again before the refusal is recorded.
+                drop(tx);
+                return Err(sessions::not_found(&self.state, &auth.0, id, action).await);
+            }
+            Err(other) => return Err(other),
+        };
         if view.foreign {
             context::append_admin_event(tx.as_mut(), view.admin_event(&auth.0, action, &session))
                 .await?;
@@ -103,7 +113,14 @@ impl SessionContextApi {
     #[oai(path = "/:session_id/context", method = "get")]
     async fn get(&self, auth: Auth, session_id: Path<String>) -> ApiResult<ContextResponse> {
         auth.0.require(Permission::UseMcpTools)?;
-        let (view, session) = context::read(&self.state, &auth.0, &session_id.0).await?;
+        let (view, session) = match context::read(&self.state, &auth.0, &session_id.0).await {
+            Ok(read) => read,
+            Err(ApiError::NotFound(_)) => {
+                let action = "session_context_read";
+                return Err(sessions::not_found(&self.state, &auth.0, &session_id.0, action).await);
+            }
+            Err(other) => return Err(other),
+        };
         if view.foreign {
             self.state
                 .audit(view.admin_event(&auth.0, "session_context_read", &session))

@@ -11,14 +11,17 @@ use uuid::Uuid;
 use super::ApiTags;
 use super::api_keys::GeneratedKey;
 use super::security::Auth;
-use crate::audit::Actor;
+use serde_json::json;
+
+use crate::audit::{Actor, Event};
+use crate::domain::bounded::{self, MAX_LABEL_CHARS};
 use crate::domain::credentials::{Email, parse_full_name};
 use crate::domain::user::SELF_LOCKOUT;
 use crate::domain::validation::FieldErrors;
-use crate::domain::{Permission, Role, time};
+use crate::domain::{AuditKind, Permission, Role, time};
 use crate::error::{ApiError, ApiResult};
-use crate::service::accounts;
 use crate::service::api_keys::{self, Lifetime};
+use crate::service::{accounts, refusals};
 use crate::state::AppState;
 use crate::store::{NewUser, UserChanges};
 use crate::views::UserOut;
@@ -108,7 +111,15 @@ impl UsersApi {
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
     ) -> ApiResult<UserList> {
-        auth.0.require(Permission::ManageUsers)?;
+        let attempt = || {
+            Event::new(
+                AuditKind::Admin,
+                "users_listed",
+                Actor::principal(&auth.0),
+                json!({}),
+            )
+        };
+        refusals::require(&self.state, &auth.0, Permission::ManageUsers, attempt).await?;
         let limit = limit.0.unwrap_or(50);
         let offset = offset.0.unwrap_or(0);
         let mut errors = FieldErrors::default();
@@ -129,8 +140,19 @@ impl UsersApi {
     /// Create a user with any role.
     #[oai(path = "/", method = "post")]
     async fn create(&self, auth: Auth, body: Json<UserCreate>) -> ApiResult<UserCreated> {
-        auth.0.require(Permission::ManageUsers)?;
         let role = body.0.role.unwrap_or(Role::User);
+        let attempt = || {
+            let details = json!({
+                "username": bounded::clip(&body.0.username, MAX_LABEL_CHARS), "role": role,
+            });
+            Event::new(
+                AuditKind::Admin,
+                "user_created",
+                Actor::principal(&auth.0),
+                details,
+            )
+        };
+        refusals::require(&self.state, &auth.0, Permission::ManageUsers, attempt).await?;
         let new = body.0.parse(&self.state, role).await?;
         let user = self.state.store.create_user(&new, time::now()).await?;
         tracing::info!(user_id = %user.id, role = %user.role, "user created by admin");
@@ -150,7 +172,18 @@ impl UsersApi {
         id: Path<Uuid>,
         body: Json<UserPatch>,
     ) -> ApiResult<Json<UserOut>> {
-        auth.0.require(Permission::ManageUsers)?;
+        let attempt = || {
+            let details = json!({
+                "user_id": id.0, "role": body.0.role, "is_active": body.0.is_active,
+            });
+            let action = if body.0.role.is_some() {
+                "user_role_changed"
+            } else {
+                "user_updated"
+            };
+            Event::new(AuditKind::Admin, action, Actor::principal(&auth.0), details)
+        };
+        refusals::require(&self.state, &auth.0, Permission::ManageUsers, attempt).await?;
         if auth
             .0
             .user
@@ -206,7 +239,16 @@ impl UsersApi {
         auth: Auth,
         user_id: Path<Uuid>,
     ) -> ApiResult<Json<GeneratedKey>> {
-        auth.0.require(Permission::ManageUsers)?;
+        let attempt = || {
+            let details = json!({"owner_id": user_id.0});
+            Event::new(
+                AuditKind::Auth,
+                "api_key_created",
+                Actor::principal(&auth.0),
+                details,
+            )
+        };
+        refusals::require(&self.state, &auth.0, Permission::ManageUsers, attempt).await?;
         let user = self
             .state
             .store

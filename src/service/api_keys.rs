@@ -9,16 +9,16 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::accounts;
+use super::{accounts, refusals};
 use crate::audit::{Actor, Event};
 use crate::auth::api_key;
 use crate::auth::{AuthMethod, Principal};
 use crate::config::{ApiKeyPolicy, MAX_KEY_DAYS};
 use crate::domain::validation::FieldErrors;
-use crate::domain::{ApiKey, AuditKind, User, time};
+use crate::domain::{ApiKey, AuditKind, Permission, User, time};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// How recent a password login must be to make a key without typing the
 /// password again.
@@ -149,6 +149,45 @@ pub async fn mint(
         key,
         secret: material.key,
     })
+}
+
+/// Revokes key `id` for `principal`: their own, or anyone's with
+/// `manage:users`; records `api_key_revoked`. Someone else's key answers
+/// 404, like a key that does not exist, and the attempt is recorded as
+/// `denied`.
+pub async fn revoke(state: &AppState, principal: &Principal, id: Uuid) -> Result<ApiKey, ApiError> {
+    let owner = (!principal.has(Permission::ManageUsers)).then_some(principal.user.id);
+    let key = match state.store.revoke_api_key(id, owner, time::now()).await {
+        Ok(key) => key,
+        Err(StoreError::NotFound) => {
+            let refusal = ApiError::NotFound("API key not found".into());
+            return Err(match state.store.api_key_owner(id).await? {
+                Some(owner_id) => {
+                    let details = json!({"key_id": id, "owner_id": owner_id});
+                    let attempt = Event::new(
+                        AuditKind::Auth,
+                        "api_key_revoked",
+                        Actor::principal(principal),
+                        details,
+                    );
+                    refusals::denied(state, principal, attempt, refusal).await
+                }
+                None => refusal,
+            });
+        }
+        Err(other) => return Err(other.into()),
+    };
+    tracing::info!(key_id = %key.id, user_id = %key.user_id, "API key revoked");
+    let details = json!({"key_id": key.id, "owner_id": key.user_id, "prefix": key.prefix});
+    state
+        .audit(Event::new(
+            AuditKind::Auth,
+            "api_key_revoked",
+            Actor::principal(principal),
+            details,
+        ))
+        .await?;
+    Ok(key)
 }
 
 /// Revokes every key of `user`, recording `api_keys_revoked` with the count

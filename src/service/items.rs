@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 
 use crate::audit::{self, Actor, Event};
 use crate::auth::Principal;
-use crate::domain::{AuditKind, Item, ItemChanges, Outcome, Permission, Role};
+use crate::domain::{AuditKind, Item, ItemChanges, Permission, Role};
 use crate::error::ApiError;
+use crate::service::refusals;
 use crate::state::AppState;
 use crate::store::{StoreError, StoreTx};
 
@@ -71,11 +72,9 @@ pub async fn record_refusal(
     refusal: ItemRefusal,
 ) -> ApiError {
     let error = ApiError::from(refusal);
-    if let ApiError::Forbidden(why) = &error {
-        let denied = event(principal, action, json!({"item_id": id})).failed(Outcome::Denied, why);
-        if let Err(failed) = state.audit(denied).await {
-            return failed;
-        }
+    if matches!(error, ApiError::Forbidden(_)) {
+        let attempt = event(principal, action, json!({"item_id": id}));
+        return refusals::denied(state, principal, attempt, error).await;
     }
     error
 }

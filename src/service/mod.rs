@@ -3,7 +3,10 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod audit_reads;
+pub mod call_limit;
 pub mod items;
+pub mod refusals;
 pub mod registration;
 pub mod session_context;
 pub mod sessions;

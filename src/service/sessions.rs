@@ -10,6 +10,7 @@ use crate::auth::Principal;
 use crate::domain::bounded::{self, MAX_CLIENT_INFO, MAX_LABEL_CHARS};
 use crate::domain::{AuditKind, Permission, Session, Surface, time};
 use crate::error::ApiError;
+use crate::service::refusals;
 use crate::state::AppState;
 use crate::store::NewSession;
 
@@ -28,6 +29,37 @@ pub struct Opening {
 /// The caller may see and end this session: its owner, or `admin:mcp`.
 pub fn may_manage(principal: &Principal, session: &Session) -> bool {
     session.user_id == principal.user.id || principal.has(Permission::AdminMcp)
+}
+
+/// The 404 for session `id`, which `principal` could not find or may not
+/// manage: when it exists and is someone else's, the attempt (`action`) is
+/// recorded as `denied` first. The answer stays 404 either way, so nobody
+/// learns which ids exist.
+pub async fn not_found(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    action: &'static str,
+) -> ApiError {
+    let refusal = ApiError::NotFound("session not found".into());
+    let session = match state.store.session(id).await {
+        Ok(session) => session,
+        Err(failed) => return failed.into(),
+    };
+    match session {
+        Some(session) if !may_manage(principal, &session) => {
+            let details = json!({"owner_id": session.user_id});
+            let attempt = Event::new(
+                AuditKind::Admin,
+                action,
+                Actor::principal(principal),
+                details,
+            )
+            .in_session(&session.id);
+            refusals::denied(state, principal, attempt, refusal).await
+        }
+        _ => refusal,
+    }
 }
 
 /// Opens a session for `principal`, idle-expiring after the configured

@@ -25,6 +25,9 @@ pub trait ApiKeyStore {
         now: DateTime<Utc>,
     ) -> StoreResult<ApiKey>;
 
+    /// The owner of key `id`, if there is such a key.
+    async fn api_key_owner(&self, id: Uuid) -> StoreResult<Option<Uuid>>;
+
     /// Revokes every live key of `user_id`; returns how many it revoked.
     async fn revoke_all_api_keys(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<u64>;
 

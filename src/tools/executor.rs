@@ -21,11 +21,9 @@ use crate::domain::validation::FieldError;
 use crate::domain::{AuditEntry, AuditKind, Outcome, Permission, Surface, time};
 use crate::error::ApiError;
 use crate::request::RequestInfo;
+use crate::service::call_limit;
 use crate::state::AppState;
 use crate::store::StoreTx;
-
-/// The window of the per-principal call limit.
-const RATE_WINDOW: chrono::Duration = chrono::Duration::minutes(1);
 
 /// Where a call came from, for the audit row.
 #[derive(Debug, Clone)]
@@ -203,35 +201,14 @@ impl Audit<'_> {
             .tool_call(self.tool, known, outcome.as_str());
     }
 
-    /// The key of the caller's call counter.
-    fn counter(&self) -> String {
-        format!("user:{}", self.principal.user.id)
-    }
-
     /// Counts the call and refuses it past the caller's per-minute limit.
-    /// Counting and reading the count are one statement, so concurrent
-    /// calls cannot overshoot the limit. A role without a limit keeps no
-    /// count (one statement fewer per call).
     async fn admit(&self) -> Result<(), ToolError> {
-        let Some(limit) = self
-            .state
-            .settings
-            .tool_call_limit(self.principal.user.role)
-        else {
-            return Ok(());
-        };
-        let now = time::now();
-        let window = self
-            .state
-            .store
-            .count_call(&self.counter(), now, now - RATE_WINDOW)
-            .await
-            .map_err(ApiError::from)?;
-        if window.calls <= limit {
-            return Ok(());
+        match call_limit::count(self.state, self.principal).await? {
+            Ok(()) => Ok(()),
+            Err(limited) => Err(ToolError::RateLimited {
+                retry_after_secs: limited.retry_after_secs,
+            }),
         }
-        let retry_after_secs = (window.started + RATE_WINDOW - now).num_seconds().max(1) as u64;
-        Err(ToolError::RateLimited { retry_after_secs })
     }
 
     /// Records a call that changed nothing, in a transaction of its own.

@@ -3,7 +3,7 @@
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
 
-use super::TestServer;
+use super::{TestDb, TestServer};
 
 /// The seeded admin's password.
 pub const ADMIN_PASSWORD: &str = "admin123";
@@ -49,6 +49,18 @@ impl TestServer {
             .as_str()
             .expect("access_token")
             .to_owned()
+    }
+
+    /// Registers `inspector`, makes it an auditor (through the CLI on `db`)
+    /// and returns its access token.
+    pub async fn auditor_token(&self, db: &TestDb) -> String {
+        self.new_user("inspector").await;
+        assert!(
+            db.cli(&["users", "set-role", "inspector", "auditor"])
+                .status
+                .success()
+        );
+        self.token("inspector", "password-inspector").await
     }
 
     /// An access token of the seeded admin.

@@ -114,6 +114,14 @@ impl ApiKeyStore for PostgresStore {
         .ok_or(StoreError::NotFound)
     }
 
+    async fn api_key_owner(&self, id: Uuid) -> StoreResult<Option<Uuid>> {
+        Ok(
+            sqlx::query_scalar!("SELECT user_id FROM api_keys WHERE id = $1", id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     async fn revoke_all_api_keys(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<u64> {
         let updated = sqlx::query!(
             "UPDATE api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",

@@ -167,6 +167,16 @@ impl ApiKeyStore for SqliteStore {
         .try_into()
     }
 
+    async fn api_key_owner(&self, id: Uuid) -> StoreResult<Option<Uuid>> {
+        let id = id.hyphenated().to_string();
+        let owner = sqlx::query_scalar!("SELECT user_id FROM api_keys WHERE id = ?1", id)
+            .fetch_optional(&self.read)
+            .await?;
+        owner
+            .map(|o| Uuid::parse_str(&o).map_err(|e| StoreError::Other(e.to_string())))
+            .transpose()
+    }
+
     async fn revoke_all_api_keys(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<u64> {
         let owner = user_id.hyphenated().to_string();
         let at = time::to_text(now);

@@ -40,6 +40,12 @@ CONNS = 32
 STORM_ROUNDS = 3
 ROLES_UNLIMITED = "admin=0,user=0,ai_agent=0,readonly=0,auditor=0"
 MCP_VERSION = "2026-07-28"
+AUDIT_ROWS = 1000
+# BENCH_AUDIT_ONLY=1 runs only the audit-read scenario (with BENCH_OUT
+# elsewhere, so the committed table is not replaced by a partial one).
+AUDIT_ONLY = os.environ.get("BENCH_AUDIT_ONLY") == "1"
+# The cap on stored arguments (domain::bounded::MAX_AUDIT_ARGUMENTS).
+AUDIT_ARGUMENT_BYTES = 8 * 1024
 
 # wrk prints its own summary; this one line is what the driver reads.
 LUA_DONE = r"""
@@ -200,6 +206,8 @@ class Bench:
         # Per backend: peak RSS at the large dataset (MB), logins/s as a share
         # of the ideal, and the storm's p99 ratios for /health and tools list.
         self.memory = {}
+        # Per backend: peak RSS reading the maximal audit rows (MB).
+        self.audit_memory = {}
         self.login_ratio = {}
         self.storm = {}
 
@@ -246,6 +254,13 @@ class Bench:
     def run_backend(self, backend, url):
         data_dir = self.work / f"{backend}-data"
         env = self.aiapi_env(url, data_dir)
+        if AUDIT_ONLY:
+            server = self.start(env, backend)
+            try:
+                self.audit_reads(server, backend)
+            finally:
+                server.stop()
+            return
         self.demo_data(env, SMALL)
         server = self.start(env, backend)
         try:
@@ -256,6 +271,11 @@ class Bench:
         server = self.start(env, backend)
         try:
             self.large_scenarios(server, backend)
+        finally:
+            server.stop()
+        server = self.start(env, backend)
+        try:
+            self.audit_reads(server, backend)
         finally:
             server.stop()
 
@@ -370,6 +390,37 @@ class Bench:
         log(self.notes[-1])
         self.memory[backend] = peak
 
+    def audit_reads(self, s, backend):
+        """Writes AUDIT_ROWS rows as large as a row can be (arguments just
+        under the 8 KiB cap, the longest stored error), then lists, exports
+        and verifies them on a freshly started server and reads its peak
+        resident memory: what an attacker's flood of maximal rows costs the
+        auditors who read it."""
+        base = s.base
+        auth = {"Authorization": "Bearer " + self.login(base)}
+        pad = "x" * (AUDIT_ARGUMENT_BYTES - 100)
+        started = time.time()
+        for i in range(AUDIT_ROWS):
+            body = {"tool_name": "no_such_tool_" + "y" * 100, "parameters": {"n": i, "pad": pad}}
+            status, _, text = request("POST", base + "/api/v1/mcp/execute", body, auth)
+            assert status == 404, text[:300]
+        log(f"{backend}: wrote {AUDIT_ROWS} maximal audit rows in {time.time() - started:.1f} s")
+        before, _ = s.memory_mb()
+        started = time.time()
+        status, _, text = request("GET", base + f"/api/v1/audit?limit={AUDIT_ROWS}&action=" + body["tool_name"],
+                                  headers=auth)
+        assert status == 200 and len(json.loads(text)["entries"]) > 0, text[:300]
+        for path in ("/api/v1/audit/export?format=ndjson", "/api/v1/audit/export?format=csv", "/api/v1/audit/verify"):
+            status, _, text = request("GET", base + path, headers=auth)
+            assert status == 200, text[:300]
+        rss, peak = s.memory_mb()
+        self.notes.append(
+            f"{backend}: listing ({AUDIT_ROWS} rows a page), exporting (NDJSON and CSV) and verifying {AUDIT_ROWS} "
+            f"maximal audit rows took {time.time() - started:.1f} s; resident memory {before:.0f} MB before, "
+            f"{peak:.0f} MB peak (VmHWM), {rss:.0f} MB after")
+        log(self.notes[-1])
+        self.audit_memory[backend] = peak
+
     def login_check(self, backend, storm, single, threads):
         ideal = threads / (single["p50"] / 1000)
         self.notes.append(
@@ -416,6 +467,10 @@ class Bench:
                        f"health {h:.2f}x, tools {t:.2f}x", h <= 2 and t <= 2)
                 target(f"{b}: resident memory under load at {large} <= 100 MB", f"{self.memory[b]:.0f} MB peak",
                        self.memory[b] <= 100)
+
+        for b, peak in self.audit_memory.items():
+            target(f"{b}: reading {AUDIT_ROWS} maximal audit rows (list, export, verify) < 150 MB resident",
+                   f"{peak:.0f} MB peak", peak < 150)
         return out
 
     def write(self):
@@ -474,8 +529,9 @@ def main():
         if not binary.exists():
             raise SystemExit(f"bench: {binary} is missing; run `make bench`, which builds it")
     bench = Bench()
-    log("hello-world ceiling")
-    bench.run_ceiling()
+    if not AUDIT_ONLY:
+        log("hello-world ceiling")
+        bench.run_ceiling()
     log(f"SQLite ({SMALL} then {LARGE} items)")
     bench.run_backend("sqlite", f"sqlite://{bench.work}/bench.db?mode=rwc")
     admin = os.environ.get("AIAPI_TEST_POSTGRES_URL")

@@ -271,15 +271,23 @@ impl ApiResponse for ApiError {
             (404, "Not found."),
             (405, "The method is not allowed on this path."),
             (406, "No acceptable representation (see Accept)."),
+            (408, "The body did not arrive in time."),
             (409, "Conflicts with the current state."),
             (412, "An If-Match version is stale."),
-            (408, "The body did not arrive in time."),
             (413, "The body is too large."),
             (415, "The Content-Type is not one this endpoint reads."),
             (422, "A field is invalid; `errors` lists each one."),
             (429, "Too many attempts; see Retry-After."),
             (500, "Unexpected failure."),
             (503, "The database is unavailable."),
+        ];
+        // Refused by the HTTP layer before any endpoint runs, with no body.
+        const TRANSPORT: &[(u16, &str)] = &[
+            (414, "The request line is too long."),
+            (
+                431,
+                "The request's headers are too large (AIAPI_MAX_HEADER_BYTES).",
+            ),
         ];
         MetaResponses {
             responses: DOCUMENTED
@@ -294,6 +302,13 @@ impl ApiResponse for ApiError {
                     }],
                     headers: vec![],
                 })
+                .chain(TRANSPORT.iter().map(|(status, description)| MetaResponse {
+                    description,
+                    status: Some(*status),
+                    status_range: None,
+                    content: vec![],
+                    headers: vec![],
+                }))
                 .collect(),
         }
     }

@@ -625,7 +625,7 @@ async fn m4_failed_logins_lock_the_guesser_not_the_owner(backend: Backend) {
     );
 }
 
-async fn forwarded_for_is_ignored_from_untrusted_peers(backend: Backend) {
+async fn m4_forwarded_for_from_untrusted_peers_is_ignored_and_warned(backend: Backend) {
     let (_db, server) = server(
         backend,
         &[
@@ -656,6 +656,14 @@ async fn forwarded_for_is_ignored_from_untrusted_peers(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 429);
+    let log = server.log();
+    let warnings = log
+        .matches("X-Forwarded-For from a peer not in AIAPI_TRUSTED_PROXIES")
+        .count();
+    assert_eq!(
+        warnings, 1,
+        "warned at once, then at most once a minute: {log}"
+    );
 }
 
 on_both_backends!(
@@ -672,5 +680,5 @@ on_both_backends!(
     password_change_ends_other_tokens,
     forged_and_stale_tokens_are_refused,
     m4_failed_logins_lock_the_guesser_not_the_owner,
-    forwarded_for_is_ignored_from_untrusted_peers,
+    m4_forwarded_for_from_untrusted_peers_is_ignored_and_warned,
 );

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use common::{Backend, TestDb, TestServer};
 use serde_json::json;
 
-async fn the_limit_is_exact_under_concurrency(backend: Backend) {
+async fn l7_the_limit_is_exact_under_concurrency(backend: Backend) {
     let db = TestDb::create(backend).await;
     let server =
         Arc::new(TestServer::start_with(&db, &[("AIAPI_TOOL_RATE_LIMITS", "ai_agent=20")]).await);
@@ -41,7 +41,7 @@ async fn the_limit_is_exact_under_concurrency(backend: Backend) {
     );
 }
 
-async fn refused_and_unknown_calls_count(backend: Backend) {
+async fn l7_refused_and_unknown_calls_count(backend: Backend) {
     let db = TestDb::create(backend).await;
     let server = TestServer::start_with(&db, &[("AIAPI_TOOL_RATE_LIMITS", "ai_agent=5")]).await;
     let agent = server.token("ai_agent", "ai123").await;
@@ -66,6 +66,6 @@ async fn refused_and_unknown_calls_count(backend: Backend) {
 }
 
 on_both_backends!(
-    the_limit_is_exact_under_concurrency,
-    refused_and_unknown_calls_count,
+    l7_the_limit_is_exact_under_concurrency,
+    l7_refused_and_unknown_calls_count,
 );

@@ -51,6 +51,23 @@ async fn m3_a_huge_username_is_a_4xx_that_is_audited_and_counted(backend: Backen
     assert!(longest <= 129, "usernames are stored clipped: {longest}");
 }
 
+async fn l12_anonymous_failures_write_a_bounded_number_of_rows(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start_with(&db, &[("AIAPI_LOGIN_MAX_FAILURES_PER_ADDR", "4")]).await;
+    for i in 0..12 {
+        let attempt = json!({"username": format!("ghost{i}"), "password": "whatever-it-is"});
+        let (status, _) = status_and_json(server.post_json("/auth/login", &attempt).await).await;
+        assert_eq!(status, if i < 4 { 401 } else { 429 }, "attempt {i}");
+    }
+    let rows = db
+        .scalar_i64("SELECT count(*) FROM audit_log WHERE action IN ('login', 'login_locked')")
+        .await;
+    assert_eq!(
+        rows, 5,
+        "four failures and one lock, however many more attempts"
+    );
+}
+
 async fn l1_current_password_guessing_is_throttled(backend: Backend) {
     let db = TestDb::create(backend).await;
     let server = TestServer::start_with(&db, &[("AIAPI_LOGIN_MAX_FAILURES", "3")]).await;
@@ -89,6 +106,7 @@ async fn l2_a_newline_in_a_username_cannot_forge_a_log_line(backend: Backend) {
 }
 
 on_both_backends!(
+    l12_anonymous_failures_write_a_bounded_number_of_rows,
     m2_a_huge_session_id_is_a_4xx_that_is_audited,
     m3_a_huge_username_is_a_4xx_that_is_audited_and_counted,
     l1_current_password_guessing_is_throttled,

@@ -84,6 +84,11 @@ pub struct Event {
 impl Event {
     /// A successful event.
     pub fn new(kind: AuditKind, action: &'static str, actor: Actor, arguments: Value) -> Self {
+        // Tests run debug builds: an event nobody listed fails them.
+        debug_assert!(
+            crate::domain::events::is_event_name(action),
+            "event {action:?} is not in domain::events::EVENT_NAMES (and the README)"
+        );
         Self {
             kind,
             action,

@@ -66,6 +66,13 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     // The one line on stdout: scripts and tests read the bound address from it.
     println!("listening on http://{}", bound.local_addr);
     tracing::info!(addr = %bound.local_addr, "listening");
+    if settings.trusted_proxies.is_empty() && !bound.local_addr.ip().is_loopback() {
+        tracing::warn!(
+            "AIAPI_TRUSTED_PROXIES is empty: X-Forwarded-For is ignored, so behind a proxy \
+             every client shares the proxy's address for login limits, connection caps and \
+             the audit log"
+        );
+    }
     let state = Arc::new(AppState {
         api_keys: common.api_keys,
         jwt: JwtKeys::new(

@@ -10,6 +10,8 @@ Environment variables (flags win over them):
                                 JWT secret [default: ./data]
   AIAPI_JWT_SECRET              HS256 signing secret (required in production; at
                                 least 32 bytes)
+  AIAPI_JWT_PREVIOUS_SECRETS    comma-separated secrets replaced by a rotation; they
+                                verify tokens and never sign [default: none]
   AIAPI_ENV                     development | production [default: development]
   AIAPI_LOG                     tracing filter, e.g. info or aiapi=debug [default: info]
   AIAPI_LOG_FORMAT              text | json [default: text]
@@ -21,6 +23,15 @@ Environment variables (flags win over them):
   AIAPI_ALLOWED_ORIGINS         comma-separated browser origins allowed by CORS and
                                 /mcp [default: none]
   AIAPI_MAX_BODY_BYTES          largest accepted request body [default: 1048576]
+  AIAPI_MAX_HEADER_BYTES        largest request head, at least 8192 [default: 65536]
+  AIAPI_HEADER_READ_SECS        time a request's headers may take [default: 10]
+  AIAPI_BODY_READ_SECS          time a request's body may take (then 408) [default: 30]
+  AIAPI_KEEP_ALIVE_SECS         idle kept-alive connections close after this; SSE
+                                streams are exempt [default: 60]
+  AIAPI_MAX_CONNECTIONS         open connections in all [default: 1024]
+  AIAPI_MAX_CONNECTIONS_PER_ADDR
+                                open connections per client address (trusted
+                                proxies exempt) [default: 64]
   AIAPI_DB_MAX_CONNECTIONS      database pool size (on SQLite: readers; writes
                                 use one connection of their own)
                                 [default: 10; SQLite: 2 per core, 2 to 10]
@@ -37,6 +48,11 @@ Environment variables (flags win over them):
   AIAPI_SESSION_IDLE_SECS       sessions close after this long without a call [default: 1800]
   AIAPI_SESSION_CONTEXT_MAX_BYTES
                                 largest session context object [default: 65536]
+  AIAPI_MAX_SESSIONS_PER_USER   open sessions one user may hold [default: 100]
+  AIAPI_REGISTRATION            open | off (only admins create accounts) [default: open]
+  AIAPI_REGISTRATIONS_PER_ADDR  registration attempts per address per hour [default: 20]
+  AIAPI_API_KEY_DAYS            lifetime of a key made without one [default: 90]
+  AIAPI_API_KEY_NEVER_EXPIRE    allow | refuse keys that never expire [default: refuse]
   AIAPI_METRICS                 1: serve /metrics to anyone; otherwise it needs
                                 read:audit [default: 0]
   AIAPI_TOOL_RATE_LIMITS        tool calls per minute per user, by role, e.g.

@@ -8,6 +8,7 @@ pub mod bounded;
 pub mod context;
 pub mod credentials;
 pub mod digest;
+pub mod events;
 pub mod item;
 pub mod money;
 pub mod role;

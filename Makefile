@@ -13,13 +13,10 @@ run:
 build:
 	$(CARGO) build --release --bin aiapi
 
-## Every test; the Postgres variants run when AIAPI_TEST_POSTGRES_URL is set.
+## Every test, on SQLite and Postgres (AIAPI_TEST_POSTGRES_URL, else a private
+## cluster when PostgreSQL is installed, else the Postgres tests are skipped).
 test:
-	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-		$(CARGO) nextest run --no-fail-fast; \
-	else \
-		$(CARGO) test --no-fail-fast; \
-	fi
+	@CARGO=$(CARGO) .ci/test.sh
 
 ## Formatting, lints on all three feature sets, offline query data, tests.
 check: fmt clippy sqlx-check test

@@ -161,12 +161,21 @@ pub async fn run(base: &str, api_key: &str) -> Result<Vec<String>, String> {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let (Some(base), Some(key)) = (args.get(1), args.get(2)) else {
-        eprintln!("usage: ai_assistant <base-url> <api-key>");
+    // The key comes from the environment: an argument would be echoed in
+    // `cargo run`'s "Running ..." line and kept in the shell's history.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (base, key) = match args.as_slice() {
+        [base] => (base.clone(), std::env::var("AIAPI_API_KEY").ok()),
+        [base, flag, key] if flag == "--key" => (base.clone(), Some(key.clone())),
+        _ => (String::new(), None),
+    };
+    let Some(key) = key.filter(|k| !base.is_empty() && !k.is_empty()) else {
+        eprintln!(
+            "usage: AIAPI_API_KEY=aiapi_... ai_assistant <base-url>\n   or: ai_assistant <base-url> --key <api-key>"
+        );
         std::process::exit(2);
     };
-    match run(base, key).await {
+    match run(&base, &key).await {
         Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
         Err(e) => {
             eprintln!("error: {e}");

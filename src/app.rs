@@ -99,6 +99,7 @@ async fn request_context<E: Endpoint>(
         client_request_id,
         client_addr: client_addr(&req, &state.settings.trusted_proxies).map(|a| a.to_string()),
         surface: surface_of(req.uri().path()),
+        started: Instant::now(),
     };
     let serve = async move {
         let started = Instant::now();

@@ -23,6 +23,8 @@ pub struct RequestInfo {
     pub client_addr: Option<String>,
     /// The door: `/mcp` or the REST API.
     pub surface: Surface,
+    /// When the request arrived (audit rows record durations from it).
+    pub started: std::time::Instant,
 }
 
 tokio::task_local! {

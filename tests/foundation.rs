@@ -312,9 +312,7 @@ async fn sigterm_stops_the_server_cleanly(backend: Backend) {
 
 #[tokio::test]
 async fn health_is_503_json_when_postgres_goes_away() {
-    if !Backend::postgres_available() {
-        return;
-    }
+    Backend::require_postgres();
     let db = TestDb::create(Backend::Postgres).await;
     let server = TestServer::start_with(&db, &[("AIAPI_DB_TIMEOUT_SECS", "2")]).await;
     assert_eq!(server.get("/health").await.status(), 200);
@@ -331,9 +329,7 @@ async fn health_is_503_json_when_postgres_goes_away() {
 
 #[tokio::test]
 async fn concurrent_migrations_on_postgres_both_succeed() {
-    if !Backend::postgres_available() {
-        return;
-    }
+    Backend::require_postgres();
     let db = TestDb::create(Backend::Postgres).await;
     let spawn = || {
         db.command(&["migrate"])

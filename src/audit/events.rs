@@ -4,6 +4,8 @@
 //! being served; outside a request the event names its surface: `cli` by
 //! default, `system` for housekeeping.
 
+use std::time::Instant;
+
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -139,6 +141,9 @@ pub struct Stamp {
     pub client_addr: Option<String>,
     /// The id the client gave the request, if any.
     pub client_request_id: Option<String>,
+    /// When the request began: the event's duration runs from it to the
+    /// moment the event is recorded.
+    pub started: Option<Instant>,
 }
 
 impl Stamp {
@@ -155,6 +160,7 @@ impl From<RequestInfo> for Stamp {
             request_id: Some(request.request_id),
             client_addr: request.client_addr,
             client_request_id: request.client_request_id,
+            started: Some(request.started),
         }
     }
 }
@@ -181,7 +187,9 @@ pub fn entry_stamped(event: Event, stamp: Stamp) -> AuditEntry {
         arguments: bounded::stored_json(&event.arguments, MAX_AUDIT_ARGUMENTS),
         outcome: event.outcome,
         error: event.error.map(|e| bounded::clip(&e, MAX_ERROR_CHARS)),
-        duration_ms: 0,
+        duration_ms: stamp
+            .started
+            .map_or(0, |started| started.elapsed().as_millis() as i64),
         request_id: stamp.request_id,
         client_addr: stamp.client_addr,
         approval_id: None,

@@ -96,7 +96,10 @@ async fn execute(
         ApiKeysCommand::List { username } => {
             let user = find(store, &username).await?;
             let keys = store.list_api_keys(user.id).await.map_err(store_err)?;
-            println!("{:<36}  {:<12}  {:<8}  name", "id", "prefix", "state");
+            println!(
+                "{:<36}  {:<12}  {:<8}  {:<10}  name",
+                "id", "prefix", "state", "expires"
+            );
             let now = time::now();
             for k in &keys {
                 let state = match (k.revoked_at, k.is_usable(now)) {
@@ -104,12 +107,20 @@ async fn execute(
                     (None, false) => "expired",
                     (None, true) => "active",
                 };
-                println!("{:<36}  {:<12}  {:<8}  {}", k.id, k.prefix, state, k.name);
+                let expires = k.expires_at.map_or_else(
+                    || "never".to_owned(),
+                    |at| at.format("%Y-%m-%d").to_string(),
+                );
+                println!(
+                    "{:<36}  {:<12}  {:<8}  {:<10}  {}",
+                    k.id, k.prefix, state, expires, k.name
+                );
             }
         }
         ApiKeysCommand::Revoke { id } => {
+            let now = time::now();
             let key = store
-                .revoke_api_key(id, None, time::now())
+                .revoke_api_key(id, None, now)
                 .await
                 .map_err(|e| match e {
                     crate::store::StoreError::NotFound => {
@@ -117,6 +128,15 @@ async fn execute(
                     }
                     other => store_err(other),
                 })?;
+            if let Some(at) = key.revoked_at.filter(|at| *at < now) {
+                println!(
+                    "{} ({}) was already revoked on {}; nothing changed",
+                    key.id,
+                    key.prefix,
+                    at.to_rfc3339()
+                );
+                return Ok(());
+            }
             let details = json!({"key_id": key.id, "owner_id": key.user_id, "prefix": key.prefix});
             audit::record(
                 store,

@@ -69,6 +69,7 @@ impl CallOrigin {
             request_id: self.request_id.clone(),
             client_addr: self.client_addr.clone(),
             client_request_id: self.client_request_id.clone(),
+            started: None,
         }
     }
 }

@@ -33,9 +33,13 @@ pub enum ApiError {
     /// The request cannot be parsed.
     #[error("{0}")]
     BadRequest(String),
-    /// Credentials are missing, malformed, expired or revoked.
+    /// Credentials are missing or malformed.
     #[error("{0}")]
     Unauthorized(String),
+    /// A token or key was presented and refused: the text says whether it
+    /// expired, was revoked or is invalid (RFC 6750's `invalid_token`).
+    #[error("{0}")]
+    InvalidToken(String),
     /// The caller is known but may not do this.
     #[error("{0}")]
     Forbidden(String),
@@ -125,7 +129,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized(_) | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -146,7 +150,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "bad_request",
-            Self::Unauthorized(_) => "unauthorized",
+            Self::Unauthorized(_) | Self::InvalidToken(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -170,6 +174,18 @@ impl ApiError {
         match (self, request_id) {
             (Self::Internal(_), Some(id)) => format!("internal error (request {id})"),
             (other, _) => other.to_string(),
+        }
+    }
+
+    /// The parameters of a `WWW-Authenticate: Bearer` challenge for this
+    /// error (RFC 6750 section 3): empty when no credentials were refused.
+    pub fn bearer_params(&self) -> String {
+        match self {
+            Self::InvalidToken(why) => format!(
+                "error=\"invalid_token\", error_description=\"{}\"",
+                why.replace(['"', '\\'], "'")
+            ),
+            _ => String::new(),
         }
     }
 
@@ -236,11 +252,16 @@ impl poem::error::ResponseError for ApiError {
             .content_type("application/json")
             .body(body);
         match self {
-            Self::Unauthorized(_) => {
-                resp.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    header::HeaderValue::from_static("Bearer"),
-                );
+            Self::Unauthorized(_) | Self::InvalidToken(_) => {
+                let params = self.bearer_params();
+                let challenge = if params.is_empty() {
+                    "Bearer".to_owned()
+                } else {
+                    format!("Bearer {params}")
+                };
+                if let Ok(value) = header::HeaderValue::from_str(&challenge) {
+                    resp.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+                }
             }
             Self::TooManyRequests {
                 retry_after_secs, ..

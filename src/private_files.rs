@@ -30,23 +30,27 @@ pub fn private_from_now_on() {
 /// Narrows an existing database file (and its `-wal` and `-shm`) to 0600:
 /// files made by an earlier version, under a looser umask.
 pub fn restrict_database(file: &Path) -> io::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        restrict_file(Path::new(&name))?;
+    }
+    Ok(())
+}
+
+/// Narrows `path`, if it exists and others may read it, to 0600.
+pub fn restrict_file(path: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mut name = file.as_os_str().to_owned();
-        for suffix in ["", "-wal", "-shm"] {
-            name.push(suffix);
-            let path = Path::new(&name);
-            match std::fs::metadata(path) {
-                Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
-                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-                    tracing::info!(file = %path.display(), "narrowed to owner-only (0600)");
-                }
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+                tracing::info!(file = %path.display(), "narrowed to owner-only (0600)");
             }
-            name = file.as_os_str().to_owned();
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(())

@@ -286,7 +286,9 @@ async fn api_keys_are_shown_once_and_work_until_revoked(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 401);
-    assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+    let challenge = resp.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    assert!(challenge.contains("revoked"), "{challenge}");
     assert_eq!(server.get_as("/auth/me", &key).await.0, 401);
     let resp = server
         .http
@@ -415,6 +417,24 @@ async fn the_cli_manages_accounts_and_keys(backend: Backend) {
     );
     assert!(!out.status.success());
     assert!(stderr(&out).contains("at least 8"), "{}", stderr(&out));
+    let out = cli_with_stdin(
+        &db,
+        &["users", "create", "pat", "--email", "pat@example.com"],
+        "",
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no password given on standard input"),
+        "{}",
+        stderr(&out)
+    );
+    let out = db.cli(&["audit", "export", "--from", "yesterday"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("such as 2026-01-01T00:00:00Z"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = db.cli(&["users", "set-role", "olga", "readonly"]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -131,7 +131,8 @@ async fn sessions_are_bound_to_their_user_and_end_with_delete(backend: Backend) 
     // The door's own session events carry its surface.
     assert_eq!(
         db.texts(&format!(
-            "SELECT action || ' ' || surface FROM audit_log WHERE session_id = '{sid}' AND kind = 'admin' ORDER BY seq"
+            "SELECT action || ' ' || surface FROM audit_log WHERE session_id = '{sid}' AND kind = 'admin' \
+             AND outcome = 'success' ORDER BY seq"
         ))
         .await,
         vec![

@@ -1,12 +1,16 @@
 //! What a newcomer trips over in the first hour (issue 16's small points):
-//! audit rows of logins carry real durations, and the CLI's key listing
-//! shows expiry and says when a key was already revoked. On both backends.
+//! a 401 says whether the token expired, was revoked or is invalid, audit
+//! rows of logins carry real durations, and the CLI's key listing shows
+//! expiry and says when a key was already revoked. On both backends.
 
 #![cfg(all(feature = "sqlite", feature = "postgres"))]
 
 mod common;
 
+use common::jwt::{SECRET, claims_of, forge};
 use common::{Backend, TestDb, TestServer};
+use reqwest::Method;
+use serde_json::{Value, json};
 
 async fn login_rows_record_how_long_the_login_took(backend: Backend) {
     let db = TestDb::create(backend).await;
@@ -58,7 +62,80 @@ async fn the_cli_lists_expiry_and_says_when_a_key_was_already_revoked(backend: B
     assert!(said.contains("already revoked"), "{said}");
 }
 
+/// The 401 for `token` on `/auth/me` and on `/mcp`: its detail, and both
+/// challenges.
+async fn refusal(server: &TestServer, token: &str) -> (String, String, String) {
+    let rest = server
+        .authed(Method::GET, "/auth/me", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.status(), 401);
+    let rest_challenge = rest.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let detail = rest.json::<Value>().await.unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mcp = server
+        .authed(Method::POST, "/mcp", token)
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mcp.status(), 401);
+    let mcp_challenge = mcp.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (detail, rest_challenge, mcp_challenge)
+}
+
+async fn every_401_says_whether_the_token_expired_was_revoked_or_is_invalid(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start_with(&db, &[("AIAPI_JWT_SECRET", SECRET)]).await;
+    let token = server.admin_token().await;
+    let mut expired = claims_of(&token);
+    let now = chrono::Utc::now().timestamp();
+    expired["iat"] = json!(now - 3600);
+    expired["exp"] = json!(now - 1800);
+    let logged_out = server.admin_token().await;
+    let resp = server
+        .authed(Method::POST, "/auth/logout", &logged_out)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    for (token, cause) in [
+        (forge(&expired, SECRET), "expired"),
+        (logged_out, "revoked"),
+        ("not.a.token".to_owned(), "invalid"),
+        ("aiapi_notakeynotakeynotakeynotakey00".to_owned(), "invalid"),
+    ] {
+        let (detail, rest, mcp) = refusal(&server, &token).await;
+        assert!(detail.contains(cause), "{cause}: {detail}");
+        for challenge in [&rest, &mcp] {
+            assert!(
+                challenge.starts_with("Bearer error=\"invalid_token\""),
+                "{challenge}"
+            );
+            assert!(
+                challenge.contains(&format!("error_description=\"{detail}\"")),
+                "{challenge}"
+            );
+        }
+        assert!(mcp.contains("resource_metadata="), "{mcp}");
+    }
+    // Without credentials there is nothing to describe.
+    let resp = server.get("/auth/me").await;
+    assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+}
+
 on_both_backends!(
+    every_401_says_whether_the_token_expired_was_revoked_or_is_invalid,
     login_rows_record_how_long_the_login_took,
     the_cli_lists_expiry_and_says_when_a_key_was_already_revoked,
 );

@@ -50,6 +50,49 @@ async fn l10_open_sessions_per_user_are_capped_exactly(backend: Backend) {
     let (status, _) = server.close_session(&token, &opened[0]).await;
     assert_eq!(status, 200);
     server.open_session(&token).await;
+    // /mcp refuses before its transport makes a session.
+    let resp = server
+        .authed(Method::POST, "/mcp", &token)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "one-too-many", "version": "1"}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().get("mcp-session-id").is_none());
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("AIAPI_MAX_SESSIONS_PER_USER"),
+        "{body}"
+    );
+}
+
+async fn h1_huge_initialize_parameters_are_refused(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start(&db).await;
+    let token = server.token("ai_agent", "ai123").await;
+    let resp = server
+        .authed(Method::POST, "/mcp", &token)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {"experimental": {"pad": "p".repeat(20_000)}},
+            "clientInfo": {"name": "huge", "version": "1"}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(resp.headers().get("mcp-session-id").is_none());
+    let kept = db.scalar_i64("SELECT count(*) FROM mcp_sessions").await;
+    assert_eq!(kept, 0, "nothing was stored");
 }
 
 async fn register(
@@ -182,6 +225,7 @@ async fn l5_the_migration_refuses_and_names_clashing_usernames(backend: Backend)
 }
 
 on_both_backends!(
+    h1_huge_initialize_parameters_are_refused,
     l5_usernames_are_unique_whatever_their_case,
     l5_the_migration_refuses_and_names_clashing_usernames,
     l10_open_sessions_per_user_are_capped_exactly,

@@ -42,7 +42,7 @@ async fn h1_large_arguments_and_client_info_are_stored_as_digests(backend: Backe
 
     let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "y".repeat(200 * 1024), "version": "1"}}});
+        "clientInfo": {"name": "y".repeat(10 * 1024), "version": "1"}}});
     let resp = server
         .http
         .post(server.url("/mcp"))
@@ -369,6 +369,24 @@ async fn m1_audit_reads_and_exports_are_recorded(backend: Backend) {
         (&details["format"], &details["outcome"]),
         (&json!("csv"), &json!("denied"))
     );
+    let before = db
+        .scalar_i64("SELECT count(*) FROM audit_log WHERE action = 'audit_read'")
+        .await;
+    for path in [
+        "/api/v1/audit/1",
+        "/api/v1/audit/summary",
+        "/api/v1/audit/verify",
+    ] {
+        assert_eq!(server.get_as(path, &auditor).await.0, 200, "{path}");
+    }
+    let after = db
+        .scalar_i64("SELECT count(*) FROM audit_log WHERE action = 'audit_read'")
+        .await;
+    assert_eq!(after - before, 2, "a row read and a summary");
+    let verified = db
+        .scalar_i64("SELECT count(*) FROM audit_log WHERE action = 'audit_verified'")
+        .await;
+    assert_eq!(verified, 1);
 }
 
 on_both_backends!(

@@ -55,45 +55,6 @@ async fn trickle(
     )
 }
 
-/// Initializes an MCP session over `/mcp` and returns its id.
-async fn mcp_session(server: &TestServer, token: &str) -> String {
-    let post = |body: serde_json::Value, session: Option<String>| {
-        let mut request = server
-            .http
-            .post(server.url("/mcp"))
-            .bearer_auth(token)
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-11-25")
-            .json(&body);
-        if let Some(id) = session {
-            request = request.header("mcp-session-id", id);
-        }
-        request.send()
-    };
-    let resp = post(
-        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "slow", "version": "1"}}}),
-        None,
-    )
-    .await
-    .unwrap();
-    assert_eq!(resp.status(), 200);
-    let session = resp.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    resp.text().await.unwrap();
-    let resp = post(
-        serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        Some(session.clone()),
-    )
-    .await
-    .unwrap();
-    assert_eq!(resp.status(), 202);
-    session
-}
-
 async fn still_serves(server: &TestServer) {
     let resp = server.get("/health").await;
     assert_eq!(resp.status(), 200, "other clients are served meanwhile");
@@ -205,7 +166,7 @@ async fn m6_an_sse_stream_outlives_the_idle_time(backend: Backend) {
     let db = TestDb::create(backend).await;
     let server = TestServer::start_with(&db, &LIMITS).await;
     let token = server.token("ai_agent", "ai123").await;
-    let session = mcp_session(&server, &token).await;
+    let session = server.mcp_session(&token).await;
     let mut stream = connect(&server).await;
     let request = format!(
         "GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\
@@ -219,16 +180,53 @@ async fn m6_an_sse_stream_outlives_the_idle_time(backend: Backend) {
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(head.contains("text/event-stream"), "{head}");
     let opened = Instant::now();
-    while opened.elapsed() < Duration::from_secs(5) {
+    let mut later = 0;
+    // Past the 3 s idle time, and past the transport's 15 s keep-alive.
+    while opened.elapsed() < Duration::from_secs(17) {
         match tokio::time::timeout(Duration::from_millis(500), stream.read(&mut buf)).await {
             Ok(Ok(0)) | Ok(Err(_)) => panic!("the stream was cut after {:?}", opened.elapsed()),
+            Ok(Ok(n)) if opened.elapsed() > Duration::from_secs(3) => later += n,
             _ => {}
         }
     }
+    assert!(later > 0, "keep-alive comments flow on the idle stream");
+}
+
+async fn m6_connections_in_all_are_capped_and_heads_are_bounded(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let mut env = LIMITS.to_vec();
+    env.push(("AIAPI_MAX_CONNECTIONS", "3"));
+    let server = TestServer::start_with(&db, &env).await;
+    // The harness's own pooled connection closes after the idle time.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let mut huge = connect(&server).await;
+    let head = format!(
+        "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(70 * 1024)
+    );
+    let _ = huge.write_all(head.as_bytes()).await;
+    let mut answer = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), huge.read_to_string(&mut answer)).await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    drop(huge);
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(connect(&server).await);
+    }
+    let mut refused = connect(&server).await;
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(5), refused.read_to_string(&mut answer))
+        .await
+        .expect("the refused connection is closed")
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("in all"), "{answer}");
+    assert!(answer.contains("nosniff"), "{answer}");
 }
 
 on_both_backends!(
     m6_an_sse_stream_outlives_the_idle_time,
+    m6_connections_in_all_are_capped_and_heads_are_bounded,
     m6_a_client_sending_its_headers_slowly_is_cut_off,
     m6_a_client_sending_its_body_slowly_gets_408_and_is_cut_off,
     m6_an_idle_kept_alive_connection_is_closed_after_the_idle_time,

@@ -13,7 +13,7 @@ use serde_json::json;
 
 async fn m2_a_huge_session_id_is_a_4xx_that_is_audited(backend: Backend) {
     let db = TestDb::create(backend).await;
-    let server = TestServer::start(&db).await;
+    let server = TestServer::start_with(&db, &[("AIAPI_TOOL_RATE_LIMITS", "ai_agent=1")]).await;
     let agent = server.token("ai_agent", "ai123").await;
     let huge = "s".repeat(3 * 1024);
     let (status, body) = server
@@ -28,6 +28,13 @@ async fn m2_a_huge_session_id_is_a_4xx_that_is_audited(backend: Backend) {
         )
         .await;
     assert_eq!(rows, 1, "the refusal is recorded, without the id");
+    let (status, body) = server
+        .execute(&agent, "search_items", json!({"query": "x"}), None)
+        .await;
+    assert_eq!(
+        status, 429,
+        "the refused call counted against the limit: {body}"
+    );
 }
 
 async fn m3_a_huge_username_is_a_4xx_that_is_audited_and_counted(backend: Backend) {

@@ -155,6 +155,19 @@ async fn m1_idor_attempts_on_sessions_contexts_and_keys_are_recorded(backend: Ba
             "{action} is recorded"
         );
     }
+    // On /mcp too: someone else's Mcp-Session-Id.
+    let theirs = server.mcp_session(&owner).await;
+    let resp = server
+        .authed(Method::POST, "/mcp", &intruder)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .header("mcp-session-id", &theirs)
+        .json(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(denied(&db, "session_used", "intruder").await, 1);
     // Ids that exist for nobody are plain 404s, and leave no row.
     let before = db
         .scalar_i64("SELECT count(*) FROM audit_log WHERE outcome = 'denied'")

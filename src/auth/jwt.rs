@@ -90,8 +90,11 @@ pub struct JwtKeys {
 /// Why a token was refused. Deliberately not detailed to the caller.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    /// Bad signature, wrong algorithm, expired, malformed, wrong issuer...
-    #[error("invalid or expired token")]
+    /// Signed by us, but past its expiry.
+    #[error("expired token")]
+    Expired,
+    /// Bad signature, wrong algorithm, malformed, wrong issuer...
+    #[error("invalid token")]
     Invalid,
     /// A token of the other type.
     #[error("wrong token type")]
@@ -162,12 +165,26 @@ impl JwtKeys {
     /// future, nor to live longer than this server issues tokens for: both
     /// only happen when the secret has leaked.
     pub fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, TokenError> {
+        let mut expired = false;
         let claims = self
             .decoding
             .iter()
-            .find_map(|key| jsonwebtoken::decode::<Claims>(token, key, &self.validation).ok())
-            .ok_or(TokenError::Invalid)?
-            .claims;
+            .find_map(
+                |key| match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
+                    Ok(data) => Some(data.claims),
+                    Err(e) => {
+                        // Reported only once the signature has verified.
+                        expired |=
+                            matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature);
+                        None
+                    }
+                },
+            )
+            .ok_or(if expired {
+                TokenError::Expired
+            } else {
+                TokenError::Invalid
+            })?;
         let ttl = match claims.token_type {
             TokenType::Access => self.access_ttl,
             TokenType::Refresh => self.refresh_ttl,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::api_key;
 use super::jwt::JwtKeys;
-use super::jwt::TokenType;
+use super::jwt::{TokenError, TokenType};
 use crate::domain::{Permission, User, time};
 use crate::error::ApiError;
 use crate::store::Store;
@@ -121,20 +121,31 @@ pub async fn authenticate(
     store: &dyn Store,
     headers: &HeaderMap,
 ) -> Result<Principal, ApiError> {
-    let invalid = || ApiError::Unauthorized("invalid, expired or revoked credentials".into());
+    let invalid = |what: &str| ApiError::InvalidToken(format!("the {what} is invalid"));
+    let revoked = |what: &str| {
+        ApiError::InvalidToken(format!(
+            "the {what} has been revoked (a logout, a password change, a revoked key or a \
+             deactivated account)"
+        ))
+    };
     let now = time::now();
     match credential(headers)? {
         Credential::Jwt(token) => {
-            let claims = jwt
-                .verify(token, TokenType::Access)
-                .map_err(|_| invalid())?;
+            let claims = jwt.verify(token, TokenType::Access).map_err(|e| match e {
+                TokenError::Expired => ApiError::InvalidToken(
+                    "the access token has expired; get a new pair with your refresh token \
+                     (POST /auth/refresh) or log in again"
+                        .into(),
+                ),
+                TokenError::Invalid | TokenError::WrongType => invalid("access token"),
+            })?;
             let check = store
                 .check_access_token(claims.sub, claims.jti, claims.fam)
                 .await?
-                .ok_or_else(invalid)?;
+                .ok_or_else(|| revoked("access token"))?;
             let user = check.user;
             if check.revoked || !user.is_active || user.token_version != claims.ver {
-                return Err(invalid());
+                return Err(revoked("access token"));
             }
             Ok(Principal {
                 method: AuthMethod::Bearer {
@@ -150,9 +161,14 @@ pub async fn authenticate(
             let (user, key) = store
                 .principal_by_api_key(&api_key::hash(key))
                 .await?
-                .ok_or_else(invalid)?;
-            if !key.is_usable(now) || !user.is_active {
-                return Err(invalid());
+                .ok_or_else(|| invalid("API key"))?;
+            if key.revoked_at.is_some() || !user.is_active {
+                return Err(revoked("API key"));
+            }
+            if !key.is_usable(now) {
+                return Err(ApiError::InvalidToken(
+                    "the API key has expired; make a new one".into(),
+                ));
             }
             // Written at most once a minute, so most requests stay read-only.
             if key

@@ -13,7 +13,11 @@ use crate::config::Secret;
 pub fn load_or_create(data_dir: &Path) -> std::io::Result<Secret> {
     let path = data_dir.join("jwt-secret");
     match std::fs::read_to_string(&path) {
-        Ok(existing) if existing.trim().len() >= 32 => return Ok(Secret::new(existing.trim())),
+        Ok(existing) if existing.trim().len() >= 32 => {
+            // An earlier version may have written it under a looser umask.
+            crate::private_files::restrict_file(&path)?;
+            return Ok(Secret::new(existing.trim()));
+        }
         Ok(_) => {
             return Err(std::io::Error::other(format!(
                 "{} is shorter than 32 bytes; delete it to generate a new one",

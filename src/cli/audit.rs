@@ -19,15 +19,24 @@ pub struct AuditArgs {
     command: AuditCommand,
 }
 
+/// An RFC 3339 instant, or an error that shows the expected form.
+fn instant(raw: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            format!("expected an RFC 3339 instant such as 2026-01-01T00:00:00Z, not {raw:?}")
+        })
+}
+
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
     /// Write every row in a time window, oldest first, as NDJSON or CSV.
     Export {
         /// Rows at or after this instant (RFC 3339, e.g. 2026-01-01T00:00:00Z).
-        #[arg(long)]
+        #[arg(long, value_parser = instant)]
         from: Option<DateTime<Utc>>,
         /// Rows before this instant (RFC 3339).
-        #[arg(long)]
+        #[arg(long, value_parser = instant)]
         to: Option<DateTime<Utc>>,
         /// ndjson or csv.
         #[arg(long, default_value = "ndjson")]

@@ -234,10 +234,16 @@ fn read_password(prompt: &str) -> Result<Password, CliError> {
         let _ = std::io::stderr().flush();
     }
     let mut line = String::new();
-    stdin
+    let read = stdin
         .lock()
         .read_line(&mut line)
         .map_err(|e| CliError::Other(format!("cannot read the password: {e}")))?;
+    if read == 0 {
+        return Err(CliError::Other(
+            "no password given on standard input (pipe one in: echo '...' | aiapi users ...)"
+                .into(),
+        ));
+    }
     let password = line.trim_end_matches(['\r', '\n']);
     Password::parse(password, "password").map_err(invalid)
 }

@@ -13,6 +13,10 @@ pub const MAX_AUDIT_ARGUMENTS: usize = 8 * 1024;
 /// Largest stored `clientInfo` of a session, in bytes of canonical JSON.
 pub const MAX_CLIENT_INFO: usize = 2 * 1024;
 
+/// Largest `initialize` parameters `/mcp` accepts, in bytes of JSON: the
+/// transport keeps them with the session (to restore it on any replica).
+pub const MAX_INITIALIZE_PARAMS: usize = 16 * 1024;
+
 /// Largest stored error text of an audit row, in characters.
 pub const MAX_ERROR_CHARS: usize = 1024;
 

@@ -3,7 +3,7 @@
 //! against it and no event is written under a name nobody documented.
 
 /// Every event name besides tool names, grouped as the README lists them.
-pub const EVENT_NAMES: [&str; 30] = [
+pub const EVENT_NAMES: [&str; 31] = [
     // Accounts and credentials.
     "register",
     "login",
@@ -28,6 +28,7 @@ pub const EVENT_NAMES: [&str; 30] = [
     "session_opened",
     "session_closed",
     "session_expired",
+    "session_used",
     "session_context_read",
     "session_context_replaced",
     "session_context_patched",

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::server::McpServer;
 use super::session_store::DbSessionStore;
 use crate::auth::{Principal, authenticate};
+use crate::domain::bounded::MAX_INITIALIZE_PARAMS;
 use crate::domain::{Permission, Session, Surface, time};
 use crate::error::ApiError;
 use crate::nul_guard::value_has_nul;
@@ -29,10 +30,12 @@ use crate::state::AppState;
 /// JSON-RPC error codes used by the door.
 const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
+const INVALID_PARAMS: i64 = -32602;
 /// Implementation-defined server errors (-32000 to -32099).
 const UNAUTHORIZED: i64 = -32001;
 const FORBIDDEN: i64 = -32003;
 const SESSION_NOT_FOUND: i64 = -32004;
+const RATE_LIMITED: i64 = -32029;
 
 /// The `/mcp` endpoint.
 pub struct McpEndpoint {
@@ -124,6 +127,30 @@ impl Endpoint for McpEndpoint {
             Err(refused) => return Ok(refused),
         };
 
+        if let Some(params) = &initialize {
+            // What rmcp keeps of a session is bounded, and a session over
+            // the caller's cap is refused before rmcp makes one.
+            let size = serde_json::to_string(params).map_or(0, |text| text.len());
+            if size > MAX_INITIALIZE_PARAMS {
+                let message = format!(
+                    "initialize parameters are {size} bytes; at most {MAX_INITIALIZE_PARAMS} are accepted"
+                );
+                return Ok(jsonrpc_error(
+                    StatusCode::BAD_REQUEST,
+                    INVALID_PARAMS,
+                    &message,
+                ));
+            }
+            if let Err(ApiError::TooManyRequests { detail, .. }) =
+                sessions::may_open(&self.state, &principal).await
+            {
+                return Ok(jsonrpc_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    RATE_LIMITED,
+                    &detail,
+                ));
+            }
+        }
         req.extensions_mut().insert(principal.clone());
         if let Some(info) = current_request() {
             req.extensions_mut().insert(info);
@@ -168,8 +195,12 @@ impl McpEndpoint {
             match authenticate(&self.state.jwt, self.state.store.as_ref(), req.headers()).await {
                 Ok(principal) => principal,
                 Err(e) => {
-                    let challenge =
-                        format!("Bearer resource_metadata=\"{}\"", self.resource_metadata());
+                    let params = e.bearer_params();
+                    let sep = if params.is_empty() { "" } else { ", " };
+                    let challenge = format!(
+                        "Bearer {params}{sep}resource_metadata=\"{}\"",
+                        self.resource_metadata()
+                    );
                     return Err(with_challenge(
                         jsonrpc_error(StatusCode::UNAUTHORIZED, UNAUTHORIZED, &e.to_string()),
                         &challenge,
@@ -215,14 +246,20 @@ impl McpEndpoint {
                     && s.user_id == principal.user.id
                     && s.is_open(time::now())
             });
-        Ok(match open {
-            Some(session) => Ok(Some(session)),
-            None => Err(jsonrpc_error(
+        if let Some(session) = open {
+            return Ok(Ok(Some(session)));
+        }
+        // Someone else's session is recorded as a denied attempt; the answer
+        // is the same 404 either way.
+        let refusal = sessions::not_found(&self.state, principal, &id, "session_used").await;
+        Ok(Err(match refusal {
+            ApiError::NotFound(_) => jsonrpc_error(
                 StatusCode::NOT_FOUND,
                 SESSION_NOT_FOUND,
                 "session not found",
-            )),
-        })
+            ),
+            other => return Err(other.into()),
+        }))
     }
 }
 

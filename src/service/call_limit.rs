@@ -19,6 +19,9 @@ pub const RATE_WINDOW: Duration = Duration::minutes(1);
 pub struct Limited {
     /// Seconds until the window ends.
     pub retry_after_secs: u64,
+    /// The first call of the window past the limit: the one refusal worth a
+    /// row, so a caller hammering past its limit writes one row a window.
+    pub first: bool,
 }
 
 /// Counts one call of `principal`; `Err(Limited)` past its role's limit.
@@ -37,5 +40,8 @@ pub async fn count(
         return Ok(Ok(()));
     }
     let retry_after_secs = (window.started + RATE_WINDOW - now).num_seconds().max(1) as u64;
-    Ok(Err(Limited { retry_after_secs }))
+    Ok(Err(Limited {
+        retry_after_secs,
+        first: window.calls == limit + 1,
+    }))
 }

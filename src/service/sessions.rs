@@ -62,6 +62,30 @@ pub async fn not_found(
     }
 }
 
+/// Refuses, before a transport creates anything, a session `principal`
+/// could not open: one over their cap of open sessions. [`open`] checks
+/// again, atomically.
+pub async fn may_open(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
+    let open = state
+        .store
+        .open_session_count(principal.user.id, time::now())
+        .await?;
+    if open >= state.settings.max_sessions_per_user {
+        return Err(over_the_cap(state.settings.max_sessions_per_user));
+    }
+    Ok(())
+}
+
+fn over_the_cap(cap: i64) -> ApiError {
+    ApiError::TooManyRequests {
+        detail: format!(
+            "you already have {cap} open sessions, the most allowed \
+             (AIAPI_MAX_SESSIONS_PER_USER); close one, or wait until one idles out"
+        ),
+        retry_after_secs: 60,
+    }
+}
+
 /// Opens a session for `principal`, idle-expiring after the configured
 /// TTL, and records `session_opened`.
 pub async fn open(
@@ -85,14 +109,7 @@ pub async fn open(
         max_open: state.settings.max_sessions_per_user,
     };
     let Some(session) = state.store.create_session(&new, now).await? else {
-        return Err(ApiError::TooManyRequests {
-            detail: format!(
-                "you already have {} open sessions, the most allowed \
-                 (AIAPI_MAX_SESSIONS_PER_USER); close one, or wait until one idles out",
-                new.max_open
-            ),
-            retry_after_secs: 60,
-        });
+        return Err(over_the_cap(new.max_open));
     };
     let mut details = json!({"surface": opening.surface.as_str()});
     if opening.surface == Surface::Mcp {

@@ -25,6 +25,8 @@ pub enum Expiry {
     HeaderRead,
     /// No request for the keep-alive idle time.
     Idle,
+    /// The client read nothing of its response for the idle time.
+    WriteStalled,
 }
 
 impl Expiry {
@@ -33,6 +35,7 @@ impl Expiry {
         match self {
             Self::HeaderRead => "header read timeout",
             Self::Idle => "keep-alive idle timeout",
+            Self::WriteStalled => "the client stopped reading its response",
         }
     }
 }
@@ -41,6 +44,7 @@ struct State {
     in_flight: usize,
     idle_since: Instant,
     head_started: Option<Instant>,
+    write_stalled_since: Option<Instant>,
 }
 
 /// Shared between a connection's socket, its requests and its watcher.
@@ -61,6 +65,7 @@ impl Activity {
                 in_flight: 0,
                 idle_since: Instant::now(),
                 head_started: None,
+                write_stalled_since: None,
             }),
             awaiting_first_byte: AtomicBool::new(true),
             changed: Notify::new(),
@@ -84,6 +89,21 @@ impl Activity {
         }
     }
 
+    fn write_polled(&self, progressed: bool) {
+        let mut state = self.lock();
+        let was = state.write_stalled_since;
+        state.write_stalled_since = if progressed {
+            None
+        } else {
+            was.or_else(|| Some(Instant::now()))
+        };
+        let changed = was.is_some() != state.write_stalled_since.is_some();
+        drop(state);
+        if changed {
+            self.changed.notify_one();
+        }
+    }
+
     /// A request's head has been read: the clocks stop until its response
     /// has been sent, however long it streams.
     pub fn request_started(self: &Arc<Self>) -> InFlight {
@@ -102,7 +122,9 @@ impl Activity {
         loop {
             let deadline = {
                 let state = self.lock();
-                if state.in_flight > 0 {
+                if let Some(stalled) = state.write_stalled_since {
+                    Some((stalled + idle, Expiry::WriteStalled))
+                } else if state.in_flight > 0 {
                     None
                 } else if let Some(started) = state.head_started {
                     Some((started + header_read, Expiry::HeaderRead))
@@ -175,7 +197,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WatchedIo<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.activity.write_polled(!polled.is_pending());
+        polled
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -191,7 +215,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WatchedIo<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.activity.write_polled(!polled.is_pending());
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -226,5 +252,12 @@ mod tests {
         let done = Instant::now();
         assert_eq!(activity.expired(header, idle).await, Expiry::Idle);
         assert_eq!(done.elapsed(), idle);
+
+        let activity = Activity::new();
+        let _streaming = activity.request_started();
+        activity.write_polled(false);
+        let stalled = Instant::now();
+        assert_eq!(activity.expired(header, idle).await, Expiry::WriteStalled);
+        assert_eq!(stalled.elapsed(), idle);
     }
 }

@@ -13,7 +13,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use http_body_util::BodyExt;
@@ -131,12 +131,13 @@ async fn refuse(mut stream: TcpStream, refusal: Refusal) {
         Refusal::Total => "in all",
         Refusal::PerAddress => "from this address",
     };
-    tracing::warn!(peer = %stream.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(), "connection refused: too many open connections {which}");
+    warn_refused(&stream, which);
     let body = format!(
         "{{\"detail\":\"too many open connections {which}\",\"code\":\"too_many_connections\"}}"
     );
     let reply = format!(
-        "HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\n\r\n{body}",
+        "HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-type: application/json\r\n\
+         x-content-type-options: nosniff\r\ncontent-length: {}\r\nretry-after: 1\r\n\r\n{body}",
         body.len()
     );
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(reply.as_bytes())).await;
@@ -159,6 +160,26 @@ fn body_timed_out(endpoint_said: Response, limit: Duration) -> Response {
     resp.headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     resp
+}
+
+/// When a refusal was last logged (Unix seconds): at most one line a
+/// second, so a flood of connections cannot flood the log.
+static LAST_REFUSAL_LOGGED: AtomicI64 = AtomicI64::new(0);
+
+fn warn_refused(stream: &TcpStream, which: &str) {
+    let now = chrono::Utc::now().timestamp();
+    let last = LAST_REFUSAL_LOGGED.load(Ordering::Relaxed);
+    if now > last
+        && LAST_REFUSAL_LOGGED
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        let peer = stream
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+        tracing::warn!(%peer, "connection refused: too many open connections {which}");
+    }
 }
 
 struct Connection<E> {

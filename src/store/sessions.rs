@@ -38,6 +38,9 @@ pub trait SessionStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Session>>;
 
+    /// How many open sessions `user_id` holds at `now`.
+    async fn open_session_count(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<i64>;
+
     /// A session in any state.
     async fn session(&self, id: &str) -> StoreResult<Option<Session>>;
 

@@ -105,6 +105,8 @@ pub enum ToolError {
     RateLimited {
         /// Seconds until the window ends.
         retry_after_secs: u64,
+        /// Whether this refusal gets an audit row (the window's first).
+        recorded: bool,
     },
     /// The service failed.
     #[error(transparent)]
@@ -119,7 +121,9 @@ impl From<ToolError> for ApiError {
             }
             ToolError::Denied(message) => ApiError::Forbidden(message),
             ToolError::Invalid(errors) => ApiError::Validation(errors),
-            ToolError::RateLimited { retry_after_secs } => ApiError::TooManyRequests {
+            ToolError::RateLimited {
+                retry_after_secs, ..
+            } => ApiError::TooManyRequests {
                 detail: err.to_string(),
                 retry_after_secs,
             },
@@ -208,6 +212,7 @@ impl Audit<'_> {
             Ok(()) => Ok(()),
             Err(limited) => Err(ToolError::RateLimited {
                 retry_after_secs: limited.retry_after_secs,
+                recorded: limited.first,
             }),
         }
     }
@@ -230,6 +235,18 @@ impl Audit<'_> {
             ToolError::RateLimited { .. } => Outcome::RateLimited,
             ToolError::Internal(_) => Outcome::Error,
         };
+        // Past the limit only the window's first refusal is recorded: the
+        // log cannot be flooded by calls that do nothing.
+        if matches!(
+            err,
+            ToolError::RateLimited {
+                recorded: false,
+                ..
+            }
+        ) {
+            self.measure(outcome);
+            return err;
+        }
         match self.record(outcome, Some(err.to_string())).await {
             Ok(()) => err,
             Err(audit_failure) => ToolError::Internal(audit_failure),

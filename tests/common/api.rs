@@ -63,6 +63,46 @@ impl TestServer {
         self.token("inspector", "password-inspector").await
     }
 
+    /// Initializes a session over `/mcp` as `token` (and says it is
+    /// initialized); returns its id.
+    pub async fn mcp_session(&self, token: &str) -> String {
+        let post = |body: serde_json::Value, session: Option<String>| {
+            let mut request = self
+                .http
+                .post(self.url("/mcp"))
+                .bearer_auth(token)
+                .header("accept", "application/json, text/event-stream")
+                .header("mcp-protocol-version", "2025-11-25")
+                .json(&body);
+            if let Some(id) = session {
+                request = request.header("mcp-session-id", id);
+            }
+            request.send()
+        };
+        let resp = post(
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {},
+                "clientInfo": {"name": "slow", "version": "1"}}}),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(resp.status(), 200);
+        let session = resp.headers()["mcp-session-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        resp.text().await.unwrap();
+        let resp = post(
+            serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            Some(session.clone()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(resp.status(), 202);
+        session
+    }
+
     /// An access token of the seeded admin.
     pub async fn admin_token(&self) -> String {
         self.token("admin", ADMIN_PASSWORD).await

@@ -95,6 +95,17 @@ impl SessionStore for PostgresStore {
         Ok(Some(session))
     }
 
+    async fn open_session_count(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar!(
+            r#"SELECT count(*) AS "open!" FROM mcp_sessions
+               WHERE user_id = $1 AND closed_at IS NULL AND expires_at > $2"#,
+            user_id,
+            now
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     async fn session(&self, id: &str) -> StoreResult<Option<Session>> {
         sqlx::query_as!(
             SessionRow,

@@ -133,6 +133,19 @@ impl SessionStore for SqliteStore {
         }))
     }
 
+    async fn open_session_count(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<i64> {
+        let user_id = user_id.hyphenated().to_string();
+        let at = time::to_text(now);
+        Ok(sqlx::query_scalar!(
+            r#"SELECT count(*) AS "open!: i64" FROM mcp_sessions
+               WHERE user_id = ?1 AND closed_at IS NULL AND expires_at > ?2"#,
+            user_id,
+            at
+        )
+        .fetch_one(&self.read)
+        .await?)
+    }
+
     async fn session(&self, id: &str) -> StoreResult<Option<Session>> {
         // On every tool call in a session and every `/mcp` request: a
         // primary-key read, so it runs inline.

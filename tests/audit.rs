@@ -555,7 +555,10 @@ async fn the_chain_verifies_and_tampering_is_found(backend: Backend) {
     assert_eq!(ok["ok"], true, "{ok}");
     let rows = ok["rows"].as_i64().unwrap();
     // The verification is recorded after it ran: one row it did not see.
-    assert_eq!(rows + 1, db.scalar_i64("SELECT count(*) FROM audit_log").await);
+    assert_eq!(
+        rows + 1,
+        db.scalar_i64("SELECT count(*) FROM audit_log").await
+    );
     let head = db
         .texts("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1 OFFSET 1")
         .await

@@ -224,8 +224,34 @@ async fn l5_the_migration_refuses_and_names_clashing_usernames(backend: Backend)
     );
 }
 
+async fn h1_what_the_transport_keeps_goes_with_an_expired_session(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start(&db).await;
+    let token = server.token("ai_agent", "ai123").await;
+    let session = server.mcp_session(&token).await;
+    let kept = format!("SELECT count(*) FROM mcp_session_state WHERE session_id = '{session}'");
+    assert_eq!(db.scalar_i64(&kept).await, 1);
+    db.execute(&format!(
+        "UPDATE mcp_sessions SET expires_at = '2000-01-01T00:00:00.000000Z' WHERE id = '{session}'"
+    ))
+    .await;
+    let store = db.store().await;
+    let expired = store
+        .expire_sessions(aiapi::domain::time::now())
+        .await
+        .unwrap();
+    store.close().await;
+    assert_eq!(expired, vec![session]);
+    assert_eq!(
+        db.scalar_i64(&kept).await,
+        0,
+        "no state outlives its session"
+    );
+}
+
 on_both_backends!(
     h1_huge_initialize_parameters_are_refused,
+    h1_what_the_transport_keeps_goes_with_an_expired_session,
     l5_usernames_are_unique_whatever_their_case,
     l5_the_migration_refuses_and_names_clashing_usernames,
     l10_open_sessions_per_user_are_capped_exactly,

@@ -197,14 +197,23 @@ impl SessionStore for PostgresStore {
     }
 
     async fn expire_sessions(&self, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
-        Ok(sqlx::query_scalar!(
+        let expired = sqlx::query_scalar!(
             "UPDATE mcp_sessions SET closed_at = expires_at
              WHERE closed_at IS NULL AND expires_at <= $1
              RETURNING id",
             now
         )
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        // A closed session is never restored: what rmcp kept of it goes.
+        sqlx::query!(
+            "DELETE FROM mcp_session_state WHERE EXISTS
+               (SELECT 1 FROM mcp_sessions m
+                WHERE m.id = mcp_session_state.session_id AND m.closed_at IS NOT NULL)"
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(expired)
     }
 
     async fn session_context(&self, id: &str) -> StoreResult<Option<(Session, String)>> {

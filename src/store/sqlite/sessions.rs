@@ -243,14 +243,24 @@ impl SessionStore for SqliteStore {
 
     async fn expire_sessions(&self, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
         let at = time::to_text(now);
-        Ok(sqlx::query_scalar!(
+        let mut conn = self.sqlx_writer().await?;
+        let expired = sqlx::query_scalar!(
             r#"UPDATE mcp_sessions SET closed_at = expires_at
                WHERE closed_at IS NULL AND expires_at <= ?1
                RETURNING id AS "id!: String""#,
             at
         )
-        .fetch_all(&mut *self.sqlx_writer().await?)
-        .await?)
+        .fetch_all(&mut *conn)
+        .await?;
+        // A closed session is never restored: what rmcp kept of it goes.
+        sqlx::query!(
+            "DELETE FROM mcp_session_state
+             WHERE EXISTS (SELECT 1 FROM mcp_sessions AS m
+                           WHERE m.id = mcp_session_state.session_id AND m.closed_at IS NOT NULL)"
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(expired)
     }
 
     async fn session_context(&self, id: &str) -> StoreResult<Option<(Session, String)>> {

@@ -35,6 +35,7 @@ trap cleanup EXIT
 
 export AIAPI_DATA_DIR="$work/data" DATABASE_URL="sqlite://$work/data/aiapi.db?mode=rwc" AIAPI_LOG=warn
 unset AIAPI_ENV AIAPI_JWT_SECRET AIAPI_PUBLIC_URL
+target/debug/aiapi migrate >/dev/null
 key=$(target/debug/aiapi api-keys create ai_agent --name conformance 2>/dev/null)
 target/debug/aiapi serve --bind 127.0.0.1:0 > "$work/stdout" 2> "$work/server.log" &
 server_pid=$!

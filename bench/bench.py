@@ -243,6 +243,8 @@ class Bench:
         return env
 
     def demo_data(self, env, items):
+        # Only serve and migrate create a database.
+        subprocess.run([str(AIAPI), "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
         started = time.time()
         subprocess.run([str(AIAPI), "demo-data", "--items", str(items)], env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -358,7 +358,7 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(%cause, "database unavailable");
                 Self::Unavailable
             }
-            StoreError::Other(cause) => Self::Internal(cause),
+            StoreError::Missing(cause) | StoreError::Other(cause) => Self::Internal(cause),
         }
     }
 }

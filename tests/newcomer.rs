@@ -134,7 +134,70 @@ async fn every_401_says_whether_the_token_expired_was_revoked_or_is_invalid(back
     assert_eq!(resp.headers()["www-authenticate"], "Bearer");
 }
 
+/// SQLite only: Postgres databases are never created by the service.
+#[test]
+fn commands_other_than_serve_and_migrate_never_create_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("elsewhere.db");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aiapi"))
+        .args(["api-keys", "list", "admin"])
+        .env_clear()
+        .env("DATABASE_URL", &url)
+        .env("AIAPI_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("there is no SQLite database at"), "{said}");
+    assert!(
+        said.contains("DATABASE_URL") && said.contains("AIAPI_DATA_DIR"),
+        "{said}"
+    );
+    assert!(said.contains("aiapi migrate"), "{said}");
+    assert!(!file.exists(), "nothing was created");
+}
+
+#[test]
+fn serve_makes_no_directory_outside_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no").join("such").join("dir");
+    let url = format!("sqlite://{}/x.db?mode=rwc", missing.display());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aiapi"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env_clear()
+        .env("DATABASE_URL", &url)
+        .env("AIAPI_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("does not exist") && said.contains("mkdir -p"),
+        "{said}"
+    );
+    assert!(!missing.exists(), "nothing was created");
+}
+
+async fn serve_says_when_it_opened_a_new_database(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start(&db).await;
+    assert!(
+        server.log().contains("new, empty database opened"),
+        "{}",
+        server.log()
+    );
+    drop(server);
+    let again = TestServer::start(&db).await;
+    let log = again.log();
+    assert!(
+        log.contains("database opened") && !log.contains("new, empty"),
+        "{log}"
+    );
+}
+
 on_both_backends!(
+    serve_says_when_it_opened_a_new_database,
     every_401_says_whether_the_token_expired_was_revoked_or_is_invalid,
     login_rows_record_how_long_the_login_took,
     the_cli_lists_expiry_and_says_when_a_key_was_already_revoked,

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::{CliError, open_store, quiet_settings};
+use super::{CliError, open_or_create_store, quiet_settings};
 use crate::store::MigrationState;
 
 /// Options of `aiapi migrate`.
@@ -16,7 +16,7 @@ pub struct MigrateArgs {
 /// Applies pending migrations (printing each) or prints their status.
 pub async fn run(args: MigrateArgs) -> Result<(), CliError> {
     let common = quiet_settings()?;
-    let store = open_store(&common).await?;
+    let store = open_or_create_store(&common).await?;
     let result = if args.status {
         store.migration_status().await.map(|all| {
             for m in all {

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::{CommonSettings, ConfigError, ENVIRONMENT_HELP, ProcessEnv, Vars};
-use crate::store::{self, PoolSettings, Store, StoreError};
+use crate::store::{self, Creation, PoolSettings, Store, StoreError};
 
 /// Item catalogue and user service with a REST API and an MCP server.
 #[derive(Debug, Parser)]
@@ -84,19 +84,45 @@ pub async fn run() -> ExitCode {
     }
 }
 
-/// Loads the shared settings, starts logging, and opens the database.
+/// Opens the database of an existing installation: commands other than
+/// `serve` and `migrate` never create one, since a fresh database beside
+/// the real one would take their changes (and print keys the running
+/// server refuses).
 async fn open_store(common: &CommonSettings) -> Result<std::sync::Arc<dyn Store>, CliError> {
+    open_store_as(common, Creation::Refused).await
+}
+
+/// Opens the database, creating it (and the data directory) if missing:
+/// `serve` and `migrate`.
+async fn open_or_create_store(
+    common: &CommonSettings,
+) -> Result<std::sync::Arc<dyn Store>, CliError> {
+    let creation = Creation::Allowed {
+        data_dir: common.data_dir.clone(),
+    };
+    open_store_as(common, creation).await
+}
+
+async fn open_store_as(
+    common: &CommonSettings,
+    creation: Creation,
+) -> Result<std::sync::Arc<dyn Store>, CliError> {
     let pool = PoolSettings {
         max_connections: common.db_max_connections,
         acquire_timeout: common.db_timeout,
+        creation,
     };
+    let url = common.database_url.redacted();
     store::connect(&common.database_url, pool)
         .await
-        .map_err(|e| {
-            CliError::Other(format!(
-                "cannot open database {}: {e}",
-                common.database_url.redacted()
-            ))
+        .map_err(|e| match e {
+            StoreError::Missing(why) => CliError::Other(format!(
+                "{why} (DATABASE_URL={url}, AIAPI_DATA_DIR={}); this command does not create \
+                 one: point DATABASE_URL or AIAPI_DATA_DIR at the database `aiapi serve` uses, \
+                 or create this one with `aiapi migrate`",
+                common.data_dir.display()
+            )),
+            other => CliError::Other(format!("cannot open database {url}: {other}")),
         })
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use super::{CliError, common_settings, open_store};
+use super::{CliError, common_settings, open_or_create_store};
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Passwords;
 use crate::auth::throttle::LoginThrottle;
@@ -29,11 +29,20 @@ pub struct ServeArgs {
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let common = common_settings()?;
     let mut settings = ServeSettings::from_vars(&ProcessEnv, args.bind)?;
-    let store = open_store(&common).await?;
+    let store = open_or_create_store(&common).await?;
+    // A database without even the first migration was just made (SQLite)
+    // or is empty: worth a line, since a wrong path would serve it silently.
+    let new = store
+        .migration_status()
+        .await?
+        .first()
+        .is_some_and(|m| m.state == MigrationState::Pending);
     tracing::info!(
         database = %common.database_url.redacted(),
         backend = store.backend().as_str(),
-        "database opened"
+        new,
+        "{}",
+        if new { "new, empty database opened" } else { "database opened" }
     );
     if args.no_migrate {
         let pending: Vec<String> = store

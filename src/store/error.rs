@@ -12,6 +12,9 @@ pub enum StoreError {
         /// The index or columns that collided, e.g. `users_username_key`.
         constraint: String,
     },
+    /// The database does not exist, and opening may not create it.
+    #[error("{0}")]
+    Missing(String),
     /// The database cannot be reached right now.
     #[error("database unavailable: {0}")]
     Unavailable(String),

@@ -65,12 +65,29 @@ impl Backend {
 }
 
 /// Pool settings shared by both backends.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PoolSettings {
     /// Most connections the pool opens.
     pub max_connections: u32,
     /// How long a request waits for a connection before failing as unavailable.
     pub acquire_timeout: Duration,
+    /// Whether opening may create a SQLite database that does not exist.
+    pub creation: Creation,
+}
+
+/// Whether opening may create the database (SQLite; Postgres databases are
+/// made by their operators).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Creation {
+    /// A missing file is created, and its directory too when that is the
+    /// data directory or inside it: `serve` and `migrate`.
+    Allowed {
+        /// `AIAPI_DATA_DIR`.
+        data_dir: std::path::PathBuf,
+    },
+    /// The database must exist: every other command, which would otherwise
+    /// work on a fresh, empty database beside the real one.
+    Refused,
 }
 
 /// Everything the service stores.

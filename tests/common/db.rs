@@ -236,6 +236,7 @@ impl TestDb {
             aiapi::store::PoolSettings {
                 max_connections: 2,
                 acquire_timeout: std::time::Duration::from_secs(5),
+                creation: aiapi::store::Creation::Refused,
             },
         )
         .await

@@ -26,6 +26,7 @@ mod tokens;
 mod tx;
 mod users;
 
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,8 +47,8 @@ use self::inline::InlineReads;
 use self::tx::Writer;
 use super::migrate::{self, SqliteMigrator};
 use super::{
-    Backend, ChainHead, CountCache, MigrationStatus, PoolSettings, Store, StoreError, StoreResult,
-    StoreTx,
+    Backend, ChainHead, CountCache, Creation, MigrationStatus, PoolSettings, Store, StoreError,
+    StoreResult, StoreTx,
 };
 use crate::config::DatabaseUrl;
 use crate::domain::time;
@@ -76,13 +77,49 @@ pub struct SqliteStore {
     count_parts: usize,
 }
 
+/// Checks the database file can be opened as `creation` allows, creating
+/// its directory when allowed, before SQLite says only "unable to open".
+fn prepare_file(file: &Path, creation: &Creation) -> StoreResult<()> {
+    if file.exists() {
+        return Ok(());
+    }
+    let data_dir = match creation {
+        Creation::Refused => {
+            return Err(StoreError::Missing(format!(
+                "there is no SQLite database at {}",
+                file.display()
+            )));
+        }
+        Creation::Allowed { data_dir } => data_dir,
+    };
+    let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if dir.exists() {
+        return Ok(());
+    }
+    // Only the data directory (or a directory inside it) is made: a typo
+    // elsewhere in DATABASE_URL should not grow a tree of its own.
+    if !dir.starts_with(data_dir) {
+        return Err(StoreError::Missing(format!(
+            "the directory {} does not exist; create it (mkdir -p), or keep the database inside \
+             AIAPI_DATA_DIR ({})",
+            dir.display(),
+            data_dir.display()
+        )));
+    }
+    crate::private_files::create_dir(dir)
+        .map_err(|e| StoreError::Other(format!("cannot create directory {}: {e}", dir.display())))
+}
+
 impl SqliteStore {
-    /// Opens (creating if needed, with its directory) the database file.
+    /// Opens the database file (creating it, with its directory, when
+    /// `pool.creation` allows).
     pub async fn connect(url: &DatabaseUrl, pool: PoolSettings) -> StoreResult<Self> {
         let busy_timeout = Duration::from_secs(5);
         let options = SqliteConnectOptions::from_str(url.expose())
             .map_err(|e| StoreError::Other(format!("invalid DATABASE_URL: {e}")))?
-            .create_if_missing(true)
+            .create_if_missing(pool.creation != Creation::Refused)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(busy_timeout)
@@ -91,13 +128,7 @@ impl SqliteStore {
             // temp file (the OS's cache) instead of growing the heap: a
             // GROUP BY over a million items stays a few MB of RAM.
             .pragma("temp_store", "file");
-        if let Some(dir) = options.get_filename().parent()
-            && !dir.as_os_str().is_empty()
-        {
-            crate::private_files::create_dir(dir).map_err(|e| {
-                StoreError::Other(format!("cannot create directory {}: {e}", dir.display()))
-            })?;
-        }
+        prepare_file(options.get_filename(), &pool.creation)?;
         crate::private_files::restrict_database(options.get_filename()).map_err(|e| {
             StoreError::Other(format!(
                 "cannot make {} owner-only: {e}",

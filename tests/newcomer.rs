@@ -179,6 +179,79 @@ fn serve_makes_no_directory_outside_the_data_directory() {
     assert!(!missing.exists(), "nothing was created");
 }
 
+/// The errors of a Postgres that cannot be used name their cause.
+#[test]
+fn postgres_connection_errors_name_their_cause() {
+    Backend::require_postgres();
+    let admin = std::env::var("AIAPI_TEST_POSTGRES_URL").unwrap();
+    let missing = format!(
+        "{}/aiapi_no_such_database",
+        admin.rsplit_once('/').unwrap().0
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (url, cause) in [
+        (
+            "postgres://postgres@127.0.0.1:1/x".to_owned(),
+            "nothing is listening at 127.0.0.1:1",
+        ),
+        (missing, "\"aiapi_no_such_database\" does not exist"),
+        (
+            "postgres://postgres@no-such-host.invalid:5432/x".to_owned(),
+            "cannot resolve the host name",
+        ),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_aiapi"))
+            .arg("migrate")
+            .env_clear()
+            .env("DATABASE_URL", &url)
+            .env("AIAPI_DATA_DIR", dir.path())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(said.contains(cause), "{url}: {said}");
+        assert_eq!(said.trim().lines().count(), 1, "one line: {said}");
+    }
+}
+
+/// SQLite only: a database its user cannot write is named as such.
+#[test]
+fn an_unwritable_sqlite_database_is_named_as_such() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let url = format!("sqlite://{}/aiapi.db?mode=rwc", dir.path().display());
+    let run = |args: &[&str], as_nobody: bool| {
+        let mut cmd = if as_nobody {
+            let mut cmd = std::process::Command::new("runuser");
+            cmd.args(["-u", "nobody", "--", env!("CARGO_BIN_EXE_aiapi")]);
+            cmd
+        } else {
+            std::process::Command::new(env!("CARGO_BIN_EXE_aiapi"))
+        };
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &url)
+            .env("AIAPI_DATA_DIR", dir.path())
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["migrate"], false).status.success());
+    let file = dir.path().join("aiapi.db");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // As root permissions do not apply: the check runs as another user.
+    let root = std::process::Command::new("id").arg("-u").output().unwrap();
+    let as_nobody = String::from_utf8_lossy(&root.stdout).trim() == "0";
+    if !as_nobody {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).unwrap();
+    }
+    let out = run(&["migrate", "--status"], as_nobody);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("permission denied writing"), "{said}");
+}
+
 async fn serve_says_when_it_opened_a_new_database(backend: Backend) {
     let db = TestDb::create(backend).await;
     let server = TestServer::start(&db).await;

@@ -15,7 +15,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
 use super::migrate::{self, PgMigrator};
 use super::{
@@ -40,6 +41,14 @@ impl PostgresStore {
         let options = PgConnectOptions::from_str(url.expose())
             .map_err(|e| StoreError::Other(format!("invalid DATABASE_URL: {e}")))?
             .application_name("aiapi");
+        // One connection first: its error names the cause, where the pool
+        // would only say it timed out.
+        match PgConnection::connect_with(&options).await {
+            Ok(probe) => {
+                let _ = probe.close().await;
+            }
+            Err(e) => return Err(StoreError::Unavailable(connect_failure(&options, &e))),
+        }
         let pool = PgPoolOptions::new()
             .max_connections(pool.max_connections)
             .acquire_timeout(pool.acquire_timeout)
@@ -50,6 +59,38 @@ impl PostgresStore {
             chain_head: Arc::default(),
             counts: CountCache::default(),
         })
+    }
+}
+
+/// What went wrong connecting, in one line naming the cause.
+fn connect_failure(options: &PgConnectOptions, err: &sqlx::Error) -> String {
+    let (host, port) = (options.get_host(), options.get_port());
+    let database = options.get_database().unwrap_or("(the user's)");
+    let user = options.get_username();
+    match err {
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!("nothing is listening at {host}:{port} (is PostgreSQL running, on that port?)")
+        }
+        sqlx::Error::Io(io)
+            if io.to_string().contains("lookup") || io.to_string().contains("resolve") =>
+        {
+            format!("cannot resolve the host name {host:?}")
+        }
+        sqlx::Error::Io(io) => format!("cannot reach {host}:{port}: {io}"),
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("3D000") => format!(
+                "the database {database:?} does not exist on {host}:{port} (create it: createdb {database})"
+            ),
+            Some("28P01" | "28000") => format!(
+                "PostgreSQL at {host}:{port} refused the login of user {user:?} \
+                 (wrong password, or pg_hba.conf does not allow it)"
+            ),
+            _ => format!(
+                "PostgreSQL at {host}:{port} refused the connection: {}",
+                db.message()
+            ),
+        },
+        other => format!("cannot connect to {host}:{port}: {other}"),
     }
 }
 

@@ -81,7 +81,7 @@ pub struct SqliteStore {
 /// its directory when allowed, before SQLite says only "unable to open".
 fn prepare_file(file: &Path, creation: &Creation) -> StoreResult<()> {
     if file.exists() {
-        return Ok(());
+        return writable(file);
     }
     let data_dir = match creation {
         Creation::Refused => {
@@ -110,6 +110,42 @@ fn prepare_file(file: &Path, creation: &Creation) -> StoreResult<()> {
     }
     crate::private_files::create_dir(dir)
         .map_err(|e| StoreError::Other(format!("cannot create directory {}: {e}", dir.display())))
+}
+
+/// Refuses, saying why, a database file or directory the service cannot
+/// write: SQLite would only say "unable to open database file".
+fn writable(file: &Path) -> StoreResult<()> {
+    let denied = |what: &Path| {
+        StoreError::Other(format!(
+            "permission denied writing {}: the service's user must be able to write the \
+             database file and its directory (SQLite keeps -wal and -shm files beside it)",
+            what.display()
+        ))
+    };
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(file)
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Err(denied(file)),
+        _ => {}
+    }
+    let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    let probe = dir.join(format!(".aiapi-write-check-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(denied(dir)),
+        Err(_) => Ok(()),
+    }
 }
 
 impl SqliteStore {

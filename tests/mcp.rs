@@ -337,7 +337,7 @@ async fn resources_and_prompts(backend: Backend) {
     .await;
     let resources = client.list_all_resources().await.unwrap();
     assert_eq!(resources.len(), 3);
-    assert_eq!(resources[0].uri, "aiapi://items/1");
+    assert_eq!(resources[0].uri, "aiapi://items/3", "newest first");
     let read = client
         .read_resource(ReadResourceRequestParams::new("aiapi://items/2"))
         .await

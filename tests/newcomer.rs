@@ -252,6 +252,103 @@ fn an_unwritable_sqlite_database_is_named_as_such() {
     assert!(said.contains("permission denied writing"), "{said}");
 }
 
+/// One JSON-RPC call on `/mcp` in `session`; its result.
+async fn mcp_call(
+    server: &TestServer,
+    token: &str,
+    session: &str,
+    method: &str,
+    params: Value,
+) -> Value {
+    let text = server
+        .authed(Method::POST, "/mcp", token)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .header("mcp-session-id", session)
+        .json(&json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params}))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let message: Value = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .chain(std::iter::once(text.as_str()))
+        .find_map(|l| {
+            serde_json::from_str::<Value>(l)
+                .ok()
+                .filter(|v| v.get("jsonrpc").is_some())
+        })
+        .unwrap_or_else(|| panic!("no JSON-RPC answer: {text}"));
+    message["result"].clone()
+}
+
+async fn resources_list_is_bounded_and_the_template_reaches_the_rest(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start(&db).await;
+    let out = db.cli(&["demo-data", "--items", "1200"]);
+    assert!(out.status.success(), "{}", common::db::stderr(&out));
+    let token = server.token("ai_agent", "ai123").await;
+    let session = server.mcp_session(&token).await;
+    let first = mcp_call(&server, &token, &session, "resources/list", json!({})).await;
+    assert_eq!(first["resources"].as_array().unwrap().len(), 500);
+    let cursor = first["nextCursor"]
+        .as_str()
+        .expect("a second page")
+        .to_owned();
+    let second = mcp_call(
+        &server,
+        &token,
+        &session,
+        "resources/list",
+        json!({"cursor": cursor}),
+    )
+    .await;
+    assert_eq!(second["resources"].as_array().unwrap().len(), 500);
+    assert!(
+        second.get("nextCursor").is_none_or(Value::is_null),
+        "the list stops at 1,000: {}",
+        second["nextCursor"]
+    );
+    // The newest item is listed first; the oldest, past the bound, is
+    // still read through the template.
+    let newest = db.scalar_i64("SELECT max(id) FROM items").await;
+    assert_eq!(
+        first["resources"][0]["uri"],
+        format!("aiapi://items/{newest}")
+    );
+    let templates = mcp_call(
+        &server,
+        &token,
+        &session,
+        "resources/templates/list",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        templates["resourceTemplates"][0]["uriTemplate"],
+        "aiapi://items/{id}"
+    );
+    let oldest = db.scalar_i64("SELECT min(id) FROM items").await;
+    let read = mcp_call(
+        &server,
+        &token,
+        &session,
+        "resources/read",
+        json!({"uri": format!("aiapi://items/{oldest}")}),
+    )
+    .await;
+    assert!(
+        read["contents"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("\"id\":{oldest}")),
+        "{read}"
+    );
+}
+
 async fn serve_says_when_it_opened_a_new_database(backend: Backend) {
     let db = TestDb::create(backend).await;
     let server = TestServer::start(&db).await;
@@ -270,6 +367,7 @@ async fn serve_says_when_it_opened_a_new_database(backend: Backend) {
 }
 
 on_both_backends!(
+    resources_list_is_bounded_and_the_template_reaches_the_rest,
     serve_says_when_it_opened_a_new_database,
     every_401_says_whether_the_token_expired_was_revoked_or_is_invalid,
     login_rows_record_how_long_the_login_took,

@@ -28,8 +28,15 @@ use crate::store::{ItemFilter, ItemSort};
 use crate::tools::{CallOrigin, ToolError, ToolSpec, execute, registry};
 use crate::views::ItemOut;
 
-/// Tools and resources per `*/list` page.
+/// Tools per `tools/list` page.
 const PAGE: usize = 50;
+/// Item resources per `resources/list` page.
+const RESOURCE_PAGE: usize = 500;
+/// `resources/list` names the newest this many items and stops: a client
+/// that lists every resource (the Inspector gives up after 64 pages) cannot
+/// walk a catalogue of millions. The `aiapi://items/{id}` template, and the
+/// search tool, reach every item.
+const LISTED_ITEMS: usize = 1000;
 /// The URI scheme of item resources: `aiapi://items/{id}`.
 const ITEM_URI: &str = "aiapi://items/";
 
@@ -253,10 +260,10 @@ impl ServerHandler for McpServer {
     ) -> Result<ListResourcesResult, McpError> {
         let principal = principal(&ctx)?;
         require(&principal, Permission::ReadItems)?;
-        let offset = offset_of(request.as_ref())?;
+        let offset = offset_of(request.as_ref())?.min(LISTED_ITEMS);
         let filter = ItemFilter {
-            sort: ItemSort::OldestFirst,
-            limit: PAGE as i64,
+            sort: ItemSort::NewestFirst,
+            limit: RESOURCE_PAGE.min(LISTED_ITEMS - offset) as i64,
             offset: offset as i64,
             ..ItemFilter::default()
         };
@@ -279,7 +286,8 @@ impl ServerHandler for McpServer {
             })
             .collect::<Vec<_>>();
         let mut result = ListResourcesResult::with_all_items(Vec::new());
-        result.next_cursor = cursor_after(offset, resources.len(), total as usize);
+        let listed = (total as usize).min(LISTED_ITEMS);
+        result.next_cursor = cursor_after(offset, resources.len(), listed);
         result.resources = resources;
         Ok(result)
     }

@@ -41,6 +41,8 @@ pub struct CallOrigin {
     /// Whether the door already found `session_id` to be an open session of
     /// the caller (the `/mcp` door checks every request's session).
     pub session_verified: bool,
+    /// When the call began: events it records take their duration from it.
+    pub started: Instant,
 }
 
 impl CallOrigin {
@@ -59,6 +61,7 @@ impl CallOrigin {
             client_addr: request.client_addr,
             client_request_id: request.client_request_id,
             session_verified,
+            started: request.started.unwrap_or_else(Instant::now),
         }
     }
 
@@ -69,7 +72,7 @@ impl CallOrigin {
             request_id: self.request_id.clone(),
             client_addr: self.client_addr.clone(),
             client_request_id: self.client_request_id.clone(),
-            started: None,
+            started: Some(self.started),
         }
     }
 }

@@ -73,6 +73,38 @@ fn needs_escape(b: u8) -> bool {
     (b < 0x20 && b != b'\t' && b != 0x1b) || b == 0x7f
 }
 
+/// A log line that may repeat at most once per interval, whatever the rate
+/// of the events it reports: what a client can trigger at will must not
+/// flood the log.
+pub struct EveryAtMost {
+    secs: i64,
+    /// When it last fired (Unix seconds; 0: never).
+    last: std::sync::atomic::AtomicI64,
+}
+
+impl EveryAtMost {
+    /// Fires at most once every `secs` seconds.
+    pub const fn secs(secs: i64) -> Self {
+        Self {
+            secs,
+            last: std::sync::atomic::AtomicI64::new(0),
+        }
+    }
+
+    /// Whether the line is due now; at most one caller per interval gets
+    /// `true`.
+    pub fn due(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        let now = chrono::Utc::now().timestamp();
+        let last = self.last.load(Ordering::Relaxed);
+        now - last >= self.secs
+            && self
+                .last
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

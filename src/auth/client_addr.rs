@@ -3,13 +3,13 @@
 //! trusted proxy.
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
 
 use poem::Request;
 
-/// When the last warning about an untrusted `X-Forwarded-For` was logged
-/// (Unix seconds; 0: never).
-static LAST_UNTRUSTED_WARNING: AtomicI64 = AtomicI64::new(0);
+use crate::telemetry::EveryAtMost;
+
+/// The warning about an untrusted `X-Forwarded-For`, once a minute.
+static UNTRUSTED_WARNING: EveryAtMost = EveryAtMost::secs(60);
 
 /// The address to attribute the request to.
 pub fn client_addr(req: &Request, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
@@ -41,13 +41,7 @@ pub fn client_addr(req: &Request, trusted_proxies: &[IpAddr]) -> Option<IpAddr> 
 /// not trusted: behind a proxy missing from `AIAPI_TRUSTED_PROXIES`, every
 /// client shares the proxy's address, and so its per-address limits.
 fn warn_untrusted_forwarding(peer: IpAddr) {
-    let now = chrono::Utc::now().timestamp();
-    let last = LAST_UNTRUSTED_WARNING.load(Ordering::Relaxed);
-    if now - last >= 60
-        && LAST_UNTRUSTED_WARNING
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    {
+    if UNTRUSTED_WARNING.due() {
         tracing::warn!(
             %peer,
             "requests carry X-Forwarded-For from a peer not in AIAPI_TRUSTED_PROXIES: \

@@ -141,14 +141,16 @@ impl Endpoint for McpEndpoint {
                     &message,
                 ));
             }
-            if let Err(ApiError::TooManyRequests { detail, .. }) =
-                sessions::may_open(&self.state, &principal).await
-            {
-                return Ok(jsonrpc_error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    RATE_LIMITED,
-                    &detail,
-                ));
+            match sessions::may_open(&self.state, &principal).await {
+                Ok(()) => {}
+                Err(ApiError::TooManyRequests { detail, .. }) => {
+                    return Ok(jsonrpc_error(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        RATE_LIMITED,
+                        &detail,
+                    ));
+                }
+                Err(other) => return Err(other.into()),
             }
         }
         req.extensions_mut().insert(principal.clone());

@@ -53,6 +53,9 @@ pub struct Activity {
     /// Set while no request is in flight and no byte of the next has come,
     /// so that reads need not take the lock.
     awaiting_first_byte: AtomicBool,
+    /// Mirrors `write_stalled_since.is_some()`, so that writes take the
+    /// lock only when a stall begins or ends.
+    write_stalled: AtomicBool,
     changed: Notify,
 }
 
@@ -68,6 +71,7 @@ impl Activity {
                 write_stalled_since: None,
             }),
             awaiting_first_byte: AtomicBool::new(true),
+            write_stalled: AtomicBool::new(false),
             changed: Notify::new(),
         })
     }
@@ -90,18 +94,14 @@ impl Activity {
     }
 
     fn write_polled(&self, progressed: bool) {
-        let mut state = self.lock();
-        let was = state.write_stalled_since;
-        state.write_stalled_since = if progressed {
-            None
-        } else {
-            was.or_else(|| Some(Instant::now()))
-        };
-        let changed = was.is_some() != state.write_stalled_since.is_some();
-        drop(state);
-        if changed {
-            self.changed.notify_one();
+        let stalled = !progressed;
+        if self.write_stalled.swap(stalled, Ordering::AcqRel) == stalled {
+            return;
         }
+        let mut state = self.lock();
+        state.write_stalled_since = stalled.then(Instant::now);
+        drop(state);
+        self.changed.notify_one();
     }
 
     /// A request's head has been read: the clocks stop until its response

@@ -13,7 +13,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use http_body_util::BodyExt;
@@ -32,6 +32,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::ConnectionLimits;
 use crate::error::ApiError;
 use crate::request::REQUEST_ID;
+use crate::telemetry::EveryAtMost;
 use activity::{Activity, WatchedIo};
 use bodies::{DeadlineBody, PoemBody, TrackedBody};
 use caps::{ConnectionCaps, Refusal};
@@ -162,18 +163,11 @@ fn body_timed_out(endpoint_said: Response, limit: Duration) -> Response {
     resp
 }
 
-/// When a refusal was last logged (Unix seconds): at most one line a
-/// second, so a flood of connections cannot flood the log.
-static LAST_REFUSAL_LOGGED: AtomicI64 = AtomicI64::new(0);
+/// Refused connections are logged at most once a second.
+static REFUSAL_LOGGED: EveryAtMost = EveryAtMost::secs(1);
 
 fn warn_refused(stream: &TcpStream, which: &str) {
-    let now = chrono::Utc::now().timestamp();
-    let last = LAST_REFUSAL_LOGGED.load(Ordering::Relaxed);
-    if now > last
-        && LAST_REFUSAL_LOGGED
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    {
+    if REFUSAL_LOGGED.due() {
         let peer = stream
             .peer_addr()
             .map(|a| a.ip().to_string())
@@ -210,16 +204,20 @@ impl<E: Endpoint<Output = Response> + 'static> Connection<E> {
             let local = local.clone();
             async move {
                 let timed_out = Arc::new(AtomicBool::new(false));
+                // Most requests (GETs) have no body to wait for.
+                let has_body = !http_body::Body::is_end_stream(req.body());
                 let mut req = poem::Request::from((
                     req,
                     local,
                     RemoteAddr(poem::Addr::SocketAddr(remote)),
                     Scheme::HTTP,
                 ));
-                let body: PoemBody = req.take_body().into();
-                req.set_body(poem::Body::from(
-                    DeadlineBody::new(body, body_limit, timed_out.clone()).boxed(),
-                ));
+                if has_body {
+                    let body: PoemBody = req.take_body().into();
+                    req.set_body(poem::Body::from(
+                        DeadlineBody::new(body, body_limit, timed_out.clone()).boxed(),
+                    ));
+                }
                 let mut resp = ep.get_response(req).await;
                 if timed_out.load(Ordering::Acquire) {
                     resp = body_timed_out(resp, body_limit);

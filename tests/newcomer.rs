@@ -134,19 +134,29 @@ async fn every_401_says_whether_the_token_expired_was_revoked_or_is_invalid(back
     assert_eq!(resp.headers()["www-authenticate"], "Bearer");
 }
 
+/// Runs `aiapi args` on `database_url` with nothing else of this
+/// environment, as a newcomer's first command would.
+fn aiapi(args: &[&str], database_url: &str, data_dir: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_aiapi"))
+        .args(args)
+        .env_clear()
+        .env("DATABASE_URL", database_url)
+        .env("AIAPI_DATA_DIR", data_dir)
+        .output()
+        .unwrap()
+}
+
 /// SQLite only: Postgres databases are never created by the service.
 #[test]
 fn commands_other_than_serve_and_migrate_never_create_a_database() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("elsewhere.db");
     let url = format!("sqlite://{}?mode=rwc", file.display());
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aiapi"))
-        .args(["api-keys", "list", "admin"])
-        .env_clear()
-        .env("DATABASE_URL", &url)
-        .env("AIAPI_DATA_DIR", dir.path().join("data"))
-        .output()
-        .unwrap();
+    let out = aiapi(
+        &["api-keys", "list", "admin"],
+        &url,
+        &dir.path().join("data"),
+    );
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{said}");
     assert!(said.contains("there is no SQLite database at"), "{said}");
@@ -163,13 +173,11 @@ fn serve_makes_no_directory_outside_the_data_directory() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no").join("such").join("dir");
     let url = format!("sqlite://{}/x.db?mode=rwc", missing.display());
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aiapi"))
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .env_clear()
-        .env("DATABASE_URL", &url)
-        .env("AIAPI_DATA_DIR", dir.path().join("data"))
-        .output()
-        .unwrap();
+    let out = aiapi(
+        &["serve", "--bind", "127.0.0.1:0"],
+        &url,
+        &dir.path().join("data"),
+    );
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{said}");
     assert!(
@@ -200,13 +208,7 @@ fn postgres_connection_errors_name_their_cause() {
             "cannot resolve the host name",
         ),
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_aiapi"))
-            .arg("migrate")
-            .env_clear()
-            .env("DATABASE_URL", &url)
-            .env("AIAPI_DATA_DIR", dir.path())
-            .output()
-            .unwrap();
+        let out = aiapi(&["migrate"], &url, dir.path());
         let said = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success());
         assert!(said.contains(cause), "{url}: {said}");
@@ -260,12 +262,9 @@ async fn mcp_call(
     method: &str,
     params: Value,
 ) -> Value {
+    let body = json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params});
     let text = server
-        .authed(Method::POST, "/mcp", token)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-11-25")
-        .header("mcp-session-id", session)
-        .json(&json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params}))
+        .mcp_request(token, Some(session), &body)
         .send()
         .await
         .unwrap()

@@ -51,15 +51,11 @@ async fn l10_open_sessions_per_user_are_capped_exactly(backend: Backend) {
     assert_eq!(status, 200);
     server.open_session(&token).await;
     // /mcp refuses before its transport makes a session.
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "one-too-many", "version": "1"}}});
     let resp = server
-        .authed(Method::POST, "/mcp", &token)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-11-25")
-        .json(
-            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "one-too-many", "version": "1"}}}),
-        )
+        .mcp_request(&token, None, &initialize)
         .send()
         .await
         .unwrap();
@@ -79,13 +75,11 @@ async fn h1_huge_initialize_parameters_are_refused(backend: Backend) {
     let db = TestDb::create(backend).await;
     let server = TestServer::start(&db).await;
     let token = server.token("ai_agent", "ai123").await;
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {"experimental": {"pad": "p".repeat(20_000)}},
+        "clientInfo": {"name": "huge", "version": "1"}}});
     let resp = server
-        .authed(Method::POST, "/mcp", &token)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-11-25")
-        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {"experimental": {"pad": "p".repeat(20_000)}},
-            "clientInfo": {"name": "huge", "version": "1"}}}))
+        .mcp_request(&token, None, &initialize)
         .send()
         .await
         .unwrap();

@@ -157,12 +157,9 @@ async fn m1_idor_attempts_on_sessions_contexts_and_keys_are_recorded(backend: Ba
     }
     // On /mcp too: someone else's Mcp-Session-Id.
     let theirs = server.mcp_session(&owner).await;
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
     let resp = server
-        .authed(Method::POST, "/mcp", &intruder)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-11-25")
-        .header("mcp-session-id", &theirs)
-        .json(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
+        .mcp_request(&intruder, Some(&theirs), &list)
         .send()
         .await
         .unwrap();

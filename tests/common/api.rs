@@ -63,42 +63,43 @@ impl TestServer {
         self.token("inspector", "password-inspector").await
     }
 
+    /// A JSON-RPC POST to `/mcp` as `token` (2025-11-25, in `session` if
+    /// given), ready to send.
+    pub fn mcp_request(&self, token: &str, session: Option<&str>, body: &Value) -> RequestBuilder {
+        let request = self
+            .authed(Method::POST, "/mcp", token)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .json(body);
+        match session {
+            Some(id) => request.header("mcp-session-id", id),
+            None => request,
+        }
+    }
+
     /// Initializes a session over `/mcp` as `token` (and says it is
     /// initialized); returns its id.
     pub async fn mcp_session(&self, token: &str) -> String {
-        let post = |body: serde_json::Value, session: Option<String>| {
-            let mut request = self
-                .http
-                .post(self.url("/mcp"))
-                .bearer_auth(token)
-                .header("accept", "application/json, text/event-stream")
-                .header("mcp-protocol-version", "2025-11-25")
-                .json(&body);
-            if let Some(id) = session {
-                request = request.header("mcp-session-id", id);
-            }
-            request.send()
-        };
-        let resp = post(
-            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25", "capabilities": {},
-                "clientInfo": {"name": "slow", "version": "1"}}}),
-            None,
-        )
-        .await
-        .unwrap();
+        let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "slow", "version": "1"}}});
+        let resp = self
+            .mcp_request(token, None, &initialize)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 200);
         let session = resp.headers()["mcp-session-id"]
             .to_str()
             .unwrap()
             .to_owned();
         resp.text().await.unwrap();
-        let resp = post(
-            serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-            Some(session.clone()),
-        )
-        .await
-        .unwrap();
+        let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        let resp = self
+            .mcp_request(token, Some(&session), &initialized)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 202);
         session
     }

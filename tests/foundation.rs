@@ -11,7 +11,7 @@ use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use common::{Backend, TestDb, TestServer};
 use serde_json::Value;
 
-const MIGRATIONS: [&str; 12] = [
+const MIGRATIONS: [&str; 13] = [
     "V1__accounts",
     "V2__seed_accounts",
     "V3__items",
@@ -24,6 +24,7 @@ const MIGRATIONS: [&str; 12] = [
     "V10__substring_search_chunks",
     "V11__audit_vocabulary",
     "V12__usernames_ignore_case",
+    "V13__price_walk_index",
 ];
 
 fn stdout(out: &std::process::Output) -> String {
@@ -95,6 +96,7 @@ async fn failed_migration_stops_at_the_last_good_version(backend: Backend) {
             "pending  V10__substring_search_chunks",
             "pending  V11__audit_vocabulary",
             "pending  V12__usernames_ignore_case",
+            "pending  V13__price_walk_index",
         ]
     );
 }

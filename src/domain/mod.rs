@@ -11,6 +11,7 @@ pub mod digest;
 pub mod events;
 pub mod item;
 pub mod money;
+pub mod price_spread;
 pub mod role;
 pub mod seed;
 pub mod session;

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreResult;
+use crate::domain::price_spread::Spread;
 use crate::domain::{Item, NewItem};
 
 /// Orders of an item listing.
@@ -79,7 +80,8 @@ impl TimeWindow {
     }
 }
 
-/// Price statistics in cents, with the tutorial's buckets (in whole currency units).
+/// Price statistics in cents: the tutorial's fixed buckets (in whole
+/// currency units) and the spread fitted to the data.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PriceStats {
     /// Items counted.
@@ -98,6 +100,9 @@ pub struct PriceStats {
     pub from_500k_to_1m: i64,
     /// 1,000,000 and over.
     pub over_1m: i64,
+    /// The deciles and a histogram fitted to `min..=max` (empty when no
+    /// item is counted).
+    pub spread: Spread,
 }
 
 /// Items of one category.

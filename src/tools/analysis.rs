@@ -1,5 +1,6 @@
 //! `analyze_items`: price distribution, category breakdown and trends, all
-//! computed by SQL aggregates (never by loading the items).
+//! computed by the store in aggregates or one streaming pass (never by
+//! loading the items).
 
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
@@ -7,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::registry::{Annotations, ToolCategory, ToolSpec, object, spec};
 use super::{BoxFuture, ToolCall, ToolFailure, ToolFn, ToolResult, parse_args};
+use crate::domain::price_spread::{PERCENTILES, Spread};
 use crate::domain::validation::FieldError;
 use crate::domain::{Money, Permission};
 use crate::store::{TimeWindow, TrendInterval};
@@ -16,8 +18,9 @@ pub(super) fn analyze_items() -> ToolSpec {
     spec(
         "analyze_items",
         "Analyze items",
-        "Aggregate the catalogue: price_distribution (min, max, average and the price bands \
-         under 100k, 100k-500k, 500k-1m, over 1m), category_breakdown (items and average \
+        "Aggregate the catalogue: price_distribution (min, max, average, the fixed price bands \
+         under 100k, 100k-500k, 500k-1m, over 1m, and, fitted to the data, the deciles p10 to \
+         p90 and a histogram of at most 10 equal bins with round edges), category_breakdown (items and average \
          price per category) or trend_analysis (items created and their average price per \
          day or week), optionally limited to items created within date_range (inclusive).",
         ToolCategory::Analysis,
@@ -108,6 +111,30 @@ fn average(cents: Option<f64>) -> Value {
     cents.map_or(Value::Null, |c| json!(Money::average_to_f64(c)))
 }
 
+/// `{"p10": .., "p90": ..}` in currency units; empty for no items.
+fn percentiles(spread: &Spread) -> Value {
+    let named = PERCENTILES
+        .iter()
+        .zip(&spread.percentiles)
+        .map(|(p, &cents)| (format!("p{p}"), amount(Some(cents))));
+    Value::Object(named.collect())
+}
+
+/// Each bin's lower and upper edge (the upper one exclusive) and count.
+fn histogram(spread: &Spread) -> Value {
+    let Some((bins, counts)) = &spread.histogram else {
+        return json!([]);
+    };
+    let bin = |(i, count): (usize, &i64)| {
+        json!({
+            "from": amount(Some(bins.lower_edge(i))),
+            "to": amount(Some(bins.lower_edge(i + 1))),
+            "count": count,
+        })
+    };
+    Value::Array(counts.iter().enumerate().map(bin).collect())
+}
+
 fn run<'a>(ctx: &'a ToolCall<'a>, args: Value) -> BoxFuture<'a, ToolResult> {
     Box::pin(async move {
         let args: Args = parse_args(args)?;
@@ -126,7 +153,9 @@ fn run<'a>(ctx: &'a ToolCall<'a>, args: Value) -> BoxFuture<'a, ToolResult> {
                         "100k_to_500k": s.from_100k_to_500k,
                         "500k_to_1m": s.from_500k_to_1m,
                         "over_1m": s.over_1m,
-                    }
+                    },
+                    "percentiles": percentiles(&s.spread),
+                    "histogram": histogram(&s.spread),
                 })
             }
             "category_breakdown" => {

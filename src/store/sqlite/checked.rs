@@ -87,6 +87,18 @@ macro_rules! row {
 }
 pub(crate) use row;
 
+/// Runs a checked statement and hands each row's first value to `$each`
+/// in turn, keeping none of them: for walks over many rows.
+macro_rules! for_each {
+    ($conn:expr, $each:expr, $sql:literal $(, $arg:expr)* $(,)?) => {{
+        if false {
+            let _ = sqlx::query_scalar!($sql $(, $arg)*);
+        }
+        $crate::store::sqlite::checked::run_for_each($conn, $sql, rusqlite::params![$($arg),*], $each)
+    }};
+}
+pub(crate) use for_each;
+
 /// The column name sqlx's overrides decorate: `"total!: i64"` is `total`.
 fn bare_name(column: &str) -> &str {
     let name = column.split(':').next().unwrap_or(column).trim();
@@ -124,6 +136,21 @@ pub(crate) fn run_scalar<T: rusqlite::types::FromSql>(
 ) -> rusqlite::Result<T> {
     conn.prepare_cached(sql)?
         .query_row(params, |row| row.get(0))
+}
+
+/// Runs `sql`, giving each row's first value to `each`. Call [`for_each!`].
+pub(crate) fn run_for_each<T: rusqlite::types::FromSql>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    mut each: impl FnMut(T),
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    while let Some(row) = rows.next()? {
+        each(row.get(0)?);
+    }
+    Ok(())
 }
 
 /// Runs `sql` for its first row. Call [`row!`].

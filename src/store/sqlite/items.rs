@@ -115,33 +115,7 @@ impl ItemStore for SqliteStore {
     }
 
     async fn price_distribution(&self, window: TimeWindow) -> StoreResult<PriceStats> {
-        let (from, to) = window.bounds();
-        let (from, to) = (time::to_text(from), time::to_text(to));
-        let row = sqlx::query!(
-            r#"SELECT count(*) AS "total!: i64",
-                      min(price_cents) AS "min_cents: i64",
-                      max(price_cents) AS "max_cents: i64",
-                      avg(price_cents) AS "avg_cents: f64",
-                      count(*) FILTER (WHERE price_cents < 10000000) AS "under_100k!: i64",
-                      count(*) FILTER (WHERE price_cents >= 10000000 AND price_cents < 50000000) AS "from_100k!: i64",
-                      count(*) FILTER (WHERE price_cents >= 50000000 AND price_cents < 100000000) AS "from_500k!: i64",
-                      count(*) FILTER (WHERE price_cents >= 100000000) AS "over_1m!: i64"
-               FROM items WHERE created_at >= ?1 AND created_at < ?2"#,
-            from,
-            to
-        )
-        .fetch_one(&self.read)
-        .await?;
-        Ok(PriceStats {
-            total_items: row.total,
-            min_cents: row.min_cents,
-            max_cents: row.max_cents,
-            avg_cents: row.avg_cents,
-            under_100k: row.under_100k,
-            from_100k_to_500k: row.from_100k,
-            from_500k_to_1m: row.from_500k,
-            over_1m: row.over_1m,
-        })
+        self.price_stats(window).await
     }
 
     async fn category_breakdown(&self, window: TimeWindow) -> StoreResult<Vec<CategoryCount>> {

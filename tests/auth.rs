@@ -126,8 +126,14 @@ async fn register_rejects_duplicates_and_bad_fields(backend: Backend) {
             .await,
     )
     .await;
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(body["code"], "bad_request");
+    assert_eq!(status, 422, "{body}");
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["email", "username", "password"], "{body}");
 }
 
 async fn login_accepts_form_and_json(backend: Backend) {
@@ -277,7 +283,9 @@ async fn refresh_and_access_tokens_are_not_interchangeable(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 400);
+    let (status, body) = status_and_json(resp).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "body", "{body}");
 }
 
 async fn logout_revokes_tokens_and_all_ends_every_login(backend: Backend) {

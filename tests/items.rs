@@ -106,8 +106,8 @@ async fn invalid_items_list_every_bad_field(backend: Backend) {
         .await
         .unwrap();
     let (status, body) = status_and_json(resp).await;
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(body["code"], "bad_request");
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "price", "{body}");
 }
 
 async fn prices_are_exact(backend: Backend) {

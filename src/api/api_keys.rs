@@ -11,6 +11,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::ApiTags;
+use super::json_body::JsonBody;
 use super::security::Auth;
 use crate::audit::Actor;
 use crate::auth::client_addr::client_addr;
@@ -160,7 +161,7 @@ impl ApiKeysApi {
         &self,
         req: &Request,
         auth: Auth,
-        body: Json<ApiKeyCreate>,
+        body: JsonBody<ApiKeyCreate>,
     ) -> ApiResult<KeyCreated> {
         let state = &self.state;
         let lifetime = Lifetime {

@@ -9,6 +9,7 @@ use poem_openapi::payload::{Form, Json};
 use poem_openapi::{ApiRequest, ApiResponse, Object, OpenApi};
 use serde_json::json;
 
+use super::json_body::JsonBody;
 use super::security::Auth;
 use super::users::UserCreate;
 use super::{ApiTags, Message};
@@ -40,7 +41,7 @@ enum LoginRequest {
     /// `application/x-www-form-urlencoded` (OAuth2 password flow).
     Form(Form<Credentials>),
     /// `application/json`.
-    Json(Json<Credentials>),
+    Json(JsonBody<Credentials>),
 }
 
 /// A token pair and the user it belongs to.
@@ -144,7 +145,7 @@ impl AuthApi {
     /// admin's credentials (403 otherwise). Attempts are limited per client
     /// address; with `AIAPI_REGISTRATION=off` only admins create accounts.
     #[oai(path = "/register", method = "post")]
-    async fn register(&self, req: &Request, body: Json<UserCreate>) -> ApiResult<Registered> {
+    async fn register(&self, req: &Request, body: JsonBody<UserCreate>) -> ApiResult<Registered> {
         let state = &self.state;
         let role = body.0.role.unwrap_or(Role::User);
         // Credentials are optional here: only an admin's change anything.
@@ -172,7 +173,7 @@ impl AuthApi {
     #[oai(path = "/login", method = "post")]
     async fn login(&self, req: &Request, body: LoginRequest) -> ApiResult<Json<TokenResponse>> {
         let credentials = match body {
-            LoginRequest::Form(Form(c)) | LoginRequest::Json(Json(c)) => c,
+            LoginRequest::Form(Form(c)) | LoginRequest::Json(JsonBody(c)) => c,
         };
         if credentials.password.len() > MAX_PASSWORD_BYTES {
             return Err(ApiError::invalid("password", "is too long"));
@@ -191,7 +192,7 @@ impl AuthApi {
     /// Exchange a refresh token for a new pair. Each refresh token works
     /// once; presenting a spent one revokes every token of its login.
     #[oai(path = "/refresh", method = "post")]
-    async fn refresh(&self, body: Json<RefreshRequest>) -> ApiResult<Json<TokenResponse>> {
+    async fn refresh(&self, body: JsonBody<RefreshRequest>) -> ApiResult<Json<TokenResponse>> {
         let (user, pair) = tokens::rotate(&self.state, &body.0.refresh_token).await?;
         Ok(Json(TokenResponse::new(&self.state, pair, &user)))
     }
@@ -206,7 +207,7 @@ impl AuthApi {
         auth: Auth,
         all: Query<Option<bool>>,
         revoke_api_keys: Query<Option<bool>>,
-        body: Json<Option<LogoutRequest>>,
+        body: JsonBody<Option<LogoutRequest>>,
     ) -> ApiResult<Json<Message>> {
         let state = &self.state;
         let user = &auth.0.user;
@@ -267,7 +268,7 @@ impl AuthApi {
 
     /// Change your email, username or display name.
     #[oai(path = "/me", method = "put")]
-    async fn update_me(&self, auth: Auth, body: Json<MeUpdate>) -> ApiResult<Json<UserOut>> {
+    async fn update_me(&self, auth: Auth, body: JsonBody<MeUpdate>) -> ApiResult<Json<UserOut>> {
         let me = &auth.0.user;
         let refusal = if body.0.role.is_some_and(|r| r != me.role) {
             Some("you cannot change your own role; an admin can (PATCH /auth/users/{id})")
@@ -339,7 +340,7 @@ impl AuthApi {
         &self,
         req: &Request,
         auth: Auth,
-        body: Json<PasswordChange>,
+        body: JsonBody<PasswordChange>,
     ) -> ApiResult<Json<TokenResponse>> {
         let state = &self.state;
         let me = &auth.0.user;

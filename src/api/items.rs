@@ -8,6 +8,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::json;
 
 use super::ApiTags;
+use super::json_body::JsonBody;
 use super::security::Auth;
 use crate::domain::item::{parse_category, parse_description, parse_name, parse_price, parse_tax};
 use crate::domain::validation::FieldErrors;
@@ -189,7 +190,7 @@ impl ItemsApi {
 
     /// Create an item; the caller owns it.
     #[oai(path = "/", method = "post")]
-    async fn create(&self, auth: Auth, body: Json<ItemCreate>) -> ApiResult<ItemCreated> {
+    async fn create(&self, auth: Auth, body: JsonBody<ItemCreate>) -> ApiResult<ItemCreated> {
         auth.0.require(Permission::WriteItems)?;
         let body = body.0;
         let mut arguments = json!({
@@ -233,7 +234,7 @@ impl ItemsApi {
         &self,
         auth: Auth,
         id: Path<i64>,
-        body: Json<ItemUpdate>,
+        body: JsonBody<ItemUpdate>,
     ) -> ApiResult<Json<ItemOut>> {
         auth.0.require(Permission::WriteItems)?;
         let body = body.0;

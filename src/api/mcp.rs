@@ -13,6 +13,7 @@ use poem_openapi::{Object, OpenApi};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::json_body::JsonBody;
 use super::rendered::RenderedJson;
 use super::security::Auth;
 use super::{ApiTags, Message};
@@ -369,7 +370,7 @@ impl McpRestApi {
     async fn execute(
         &self,
         auth: Auth,
-        body: Json<ExecuteRequest>,
+        body: JsonBody<ExecuteRequest>,
     ) -> ApiResult<Json<ExecuteResponse>> {
         let body = body.0;
         let call = CallOrigin::new(

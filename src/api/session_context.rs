@@ -11,6 +11,7 @@ use poem_openapi::{ApiRequest, ApiResponse, OpenApi};
 use serde_json::Value;
 
 use super::ApiTags;
+use super::json_body::JsonBody;
 use super::security::Auth;
 use crate::domain::Permission;
 use crate::domain::context::ContextChange;
@@ -37,9 +38,9 @@ impl From<ContextView> for ContextResponse {
 enum MergePatch {
     /// RFC 7396.
     #[oai(content_type = "application/merge-patch+json")]
-    MergePatch(Json<Value>),
+    MergePatch(JsonBody<Value>),
     /// The same, as plain JSON.
-    Json(Json<Value>),
+    Json(JsonBody<Value>),
 }
 
 /// The version an `If-Match` header names: `None` for none or `*`.
@@ -138,7 +139,7 @@ impl SessionContextApi {
         auth: Auth,
         session_id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
-        body: Json<Value>,
+        body: JsonBody<Value>,
     ) -> ApiResult<ContextResponse> {
         let change = ContextChange::Replace(body.0);
         self.write(
@@ -162,7 +163,7 @@ impl SessionContextApi {
         body: MergePatch,
     ) -> ApiResult<ContextResponse> {
         let patch = match body {
-            MergePatch::MergePatch(Json(p)) | MergePatch::Json(Json(p)) => p,
+            MergePatch::MergePatch(JsonBody(p)) | MergePatch::Json(JsonBody(p)) => p,
         };
         self.write(
             &auth,

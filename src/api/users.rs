@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::api_keys::GeneratedKey;
+use super::json_body::JsonBody;
 use super::security::Auth;
 use serde_json::json;
 
@@ -139,7 +140,7 @@ impl UsersApi {
 
     /// Create a user with any role.
     #[oai(path = "/", method = "post")]
-    async fn create(&self, auth: Auth, body: Json<UserCreate>) -> ApiResult<UserCreated> {
+    async fn create(&self, auth: Auth, body: JsonBody<UserCreate>) -> ApiResult<UserCreated> {
         let role = body.0.role.unwrap_or(Role::User);
         let attempt = || {
             let details = json!({
@@ -170,7 +171,7 @@ impl UsersApi {
         &self,
         auth: Auth,
         id: Path<Uuid>,
-        body: Json<UserPatch>,
+        body: JsonBody<UserPatch>,
     ) -> ApiResult<Json<UserOut>> {
         let attempt = || {
             let details = json!({

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::api::{ADMIN_PASSWORD, status_and_json};
+use common::api::{ADMIN_PASSWORD, error_fields, status_and_json};
 use common::jwt::{SECRET, base64_payload, claims_of, forge};
 use common::{Backend, TestDb, TestServer};
 use reqwest::Method;
@@ -108,12 +108,7 @@ async fn register_rejects_duplicates_and_bad_fields(backend: Backend) {
     let many = json!({"username": "x", "email": "not-an-email", "password": "short"});
     let (status, body) = status_and_json(server.post_json("/auth/register", &many).await).await;
     assert_eq!(status, 422);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&body);
     assert_eq!(
         fields,
         ["username", "email", "password"],
@@ -127,12 +122,7 @@ async fn register_rejects_duplicates_and_bad_fields(backend: Backend) {
     )
     .await;
     assert_eq!(status, 422, "{body}");
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&body);
     assert_eq!(fields, ["email", "username", "password"], "{body}");
 }
 

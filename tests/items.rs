@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::api::status_and_json;
+use common::api::{error_fields, status_and_json};
 use common::{Backend, TestDb, TestServer};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -81,12 +81,7 @@ async fn invalid_items_list_every_bad_field(backend: Backend) {
         .unwrap();
     let (status, body) = status_and_json(resp).await;
     assert_eq!(status, 422, "{body}");
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&body);
     assert_eq!(fields, ["name", "description", "price", "tax", "category"]);
     for price in [json!(0), json!(-5), json!(1e13)] {
         let resp = server

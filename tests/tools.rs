@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::api::status_and_json;
+use common::api::{error_fields, status_and_json};
 use common::{Backend, TestDb, TestServer};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -214,12 +214,7 @@ async fn bad_calls_are_4xx_and_audited(backend: Backend) {
         let (status, body) = server.execute(&agent, tool, params.clone(), None).await;
         assert_eq!(status, 422, "{tool} {params}: {body}");
         assert_eq!(body["code"], "validation_error");
-        let fields: Vec<&str> = body["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap())
-            .collect();
+        let fields = error_fields(&body);
         assert!(fields.contains(&field), "{tool} {params}: {fields:?}");
         assert_eq!(last_audit(&db, "outcome").await.as_deref(), Some("invalid"));
     }

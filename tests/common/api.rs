@@ -207,3 +207,13 @@ pub async fn status_and_json(resp: Response) -> (u16, Value) {
     let text = resp.text().await.unwrap_or_default();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
+
+/// The `field` of each entry in a 422's `errors`, in order.
+pub fn error_fields(body: &Value) -> Vec<&str> {
+    body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors: {body}"))
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect()
+}

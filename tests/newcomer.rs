@@ -187,6 +187,22 @@ fn serve_makes_no_directory_outside_the_data_directory() {
     assert!(!missing.exists(), "nothing was created");
 }
 
+/// A port already in use is named as such.
+#[test]
+fn a_port_in_use_is_named_as_such() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/aiapi.db?mode=rwc", dir.path().display());
+    let out = aiapi(&["serve", "--bind", &addr], &url, dir.path());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("cannot listen on {addr}")) && said.contains("in use"),
+        "{said}"
+    );
+}
+
 /// The errors of a Postgres that cannot be used name their cause.
 #[test]
 fn postgres_connection_errors_name_their_cause() {
@@ -216,15 +232,16 @@ fn postgres_connection_errors_name_their_cause() {
     }
 }
 
-/// SQLite only: a database its user cannot write is named as such.
+/// SQLite only: a database its user cannot write is named as such, whether
+/// it exists already or would be created in a directory the user cannot write.
 #[test]
 fn an_unwritable_sqlite_database_is_named_as_such() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let url = format!("sqlite://{}/aiapi.db?mode=rwc", dir.path().display());
-    let run = |args: &[&str], as_nobody: bool| {
-        let mut cmd = if as_nobody {
+    // As root permissions do not apply: the refused runs are another user's.
+    let root = std::process::Command::new("id").arg("-u").output().unwrap();
+    let as_nobody = String::from_utf8_lossy(&root.stdout).trim() == "0";
+    let run = |dir: &std::path::Path, args: &[&str], refused: bool| {
+        let mut cmd = if refused && as_nobody {
             let mut cmd = std::process::Command::new("runuser");
             cmd.args(["-u", "nobody", "--", env!("CARGO_BIN_EXE_aiapi")]);
             cmd
@@ -234,24 +251,34 @@ fn an_unwritable_sqlite_database_is_named_as_such() {
         cmd.args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", &url)
-            .env("AIAPI_DATA_DIR", dir.path())
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/aiapi.db?mode=rwc", dir.display()),
+            )
+            .env("AIAPI_DATA_DIR", dir)
             .output()
             .unwrap()
     };
-    assert!(run(&["migrate"], false).status.success());
+    let refused_with = |out: std::process::Output, dir: &std::path::Path| {
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{said}");
+        let expected = format!("permission denied writing {}", dir.display());
+        assert!(said.contains(&expected), "{said}");
+    };
+    let read_only = if as_nobody { 0o755 } else { 0o555 };
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(run(dir.path(), &["migrate"], false).status.success());
     let file = dir.path().join("aiapi.db");
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    // As root permissions do not apply: the check runs as another user.
-    let root = std::process::Command::new("id").arg("-u").output().unwrap();
-    let as_nobody = String::from_utf8_lossy(&root.stdout).trim() == "0";
-    if !as_nobody {
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).unwrap();
-    }
-    let out = run(&["migrate", "--status"], as_nobody);
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{said}");
-    assert!(said.contains("permission denied writing"), "{said}");
+    let mode = if as_nobody { 0o644 } else { 0o444 };
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+    refused_with(run(dir.path(), &["migrate", "--status"], true), &file);
+
+    let fresh = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(fresh.path(), std::fs::Permissions::from_mode(read_only)).unwrap();
+    refused_with(run(fresh.path(), &["migrate"], true), fresh.path());
+    std::fs::set_permissions(fresh.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// One JSON-RPC call on `/mcp` in `session`; its result.

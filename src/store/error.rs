@@ -41,13 +41,20 @@ impl From<sqlx::Error> for StoreError {
                     constraint: constraint_name(db.as_ref()),
                 },
                 _ if is_connection_failure(db.code().as_deref()) => {
-                    StoreError::Unavailable(err.to_string())
+                    StoreError::Unavailable(database_message(db.as_ref()))
                 }
-                _ => StoreError::Other(err.to_string()),
+                _ => StoreError::Other(database_message(db.as_ref())),
             },
             _ => StoreError::Other(err.to_string()),
         }
     }
+}
+
+/// A database's error in its own words. sqlx's Display of a Postgres error
+/// appends "at line N", a position in the server's C source that tells the
+/// reader nothing.
+fn database_message(db: &dyn sqlx::error::DatabaseError) -> String {
+    format!("error returned from database: {}", db.message())
 }
 
 /// The name of the violated constraint. Postgres reports it; SQLite only

@@ -71,8 +71,10 @@ macro_rules! refinery_driver {
             }
         }
 
+        // StoreError, not sqlx::Error, so a failing migration is told in
+        // the database's words (see `StoreError::from`).
         impl AsyncTransaction for $wrapper<'_> {
-            type Error = sqlx::Error;
+            type Error = StoreError;
 
             // Each call is one migration plus its history row: one transaction,
             // so a failing migration leaves the schema at the last good version.
@@ -110,12 +112,13 @@ macro_rules! refinery_driver {
                             .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
                         Ok(Migration::applied(
                             version as i32,
-                            row.try_get(1)?,
+                            row.try_get::<String, _>(1)?,
                             applied_on,
                             checksum,
                         ))
                     })
-                    .collect()
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(StoreError::from)
             }
         }
 

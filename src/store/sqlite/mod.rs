@@ -97,7 +97,7 @@ fn prepare_file(file: &Path, creation: &Creation) -> StoreResult<()> {
         return Ok(());
     };
     if dir.exists() {
-        return Ok(());
+        return writable_dir(dir);
     }
     // Only the data directory (or a directory inside it) is made: a typo
     // elsewhere in DATABASE_URL should not grow a tree of its own.
@@ -116,24 +116,22 @@ fn prepare_file(file: &Path, creation: &Creation) -> StoreResult<()> {
 /// Refuses, saying why, a database file or directory the service cannot
 /// write: SQLite would only say "unable to open database file".
 fn writable(file: &Path) -> StoreResult<()> {
-    let denied = |what: &Path| {
-        StoreError::Other(format!(
-            "permission denied writing {}: the service's user must be able to write the \
-             database file and its directory (SQLite keeps -wal and -shm files beside it)",
-            what.display()
-        ))
-    };
     match std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open(file)
     {
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Err(denied(file)),
-        _ => {}
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(denied(file)),
+        _ => match file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            Some(dir) => writable_dir(dir),
+            None => Ok(()),
+        },
     }
-    let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) else {
-        return Ok(());
-    };
+}
+
+/// Refuses a directory the service cannot create files in (the database,
+/// or SQLite's -wal and -shm files beside it).
+fn writable_dir(dir: &Path) -> StoreResult<()> {
     let probe = dir.join(format!(".aiapi-write-check-{}", std::process::id()));
     match std::fs::OpenOptions::new()
         .write(true)
@@ -147,6 +145,15 @@ fn writable(file: &Path) -> StoreResult<()> {
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(denied(dir)),
         Err(_) => Ok(()),
     }
+}
+
+/// The refusal for a path the service cannot write.
+fn denied(what: &Path) -> StoreError {
+    StoreError::Other(format!(
+        "permission denied writing {}: the service's user must be able to write the \
+         database file and its directory (SQLite keeps -wal and -shm files beside it)",
+        what.display()
+    ))
 }
 
 impl SqliteStore {

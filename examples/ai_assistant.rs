@@ -3,8 +3,8 @@
 //! analyse items through `/api/v1/mcp/execute`, and close the session.
 //!
 //! ```sh
-//! aiapi api-keys create ai_agent --name assistant      # prints the key once
-//! cargo run --example ai_assistant -- http://127.0.0.1:8000 aiapi_...
+//! KEY=$(aiapi api-keys create ai_agent --name assistant)   # prints the key once
+//! AIAPI_API_KEY="$KEY" cargo run -q --example ai_assistant -- http://127.0.0.1:8000
 //! ```
 
 use serde_json::{Value, json};

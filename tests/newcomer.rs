@@ -212,11 +212,17 @@ fn postgres_connection_errors_name_their_cause() {
         "{}/aiapi_no_such_database",
         admin.rsplit_once('/').unwrap().0
     );
+    let (_, host) = admin.split_once('@').unwrap();
+    let unknown_role = format!("postgres://aiapi_no_such_role:s3cret-db-word@{host}");
     let dir = tempfile::tempdir().unwrap();
     for (url, cause) in [
         (
             "postgres://postgres@127.0.0.1:1/x".to_owned(),
             "nothing is listening at 127.0.0.1:1",
+        ),
+        (
+            unknown_role,
+            "refused the login of user \"aiapi_no_such_role\"",
         ),
         (missing, "\"aiapi_no_such_database\" does not exist"),
         (
@@ -229,6 +235,7 @@ fn postgres_connection_errors_name_their_cause() {
         assert!(!out.status.success());
         assert!(said.contains(cause), "{url}: {said}");
         assert_eq!(said.trim().lines().count(), 1, "one line: {said}");
+        assert!(!said.contains("s3cret-db-word"), "no password: {said}");
     }
 }
 
@@ -384,12 +391,19 @@ async fn serve_says_when_it_opened_a_new_database(backend: Backend) {
         server.log()
     );
     drop(server);
-    let again = TestServer::start(&db).await;
+    // Postgres: with a password in the URL (the test server trusts any), which
+    // the log line must not show.
+    let url = match db.backend {
+        Backend::Postgres => db.url.replacen("@", ":s3cret-db-word@", 1),
+        Backend::Sqlite => db.url.clone(),
+    };
+    let again = TestServer::start_with(&db, &[("DATABASE_URL", &url)]).await;
     let log = again.log();
     assert!(
         log.contains("database opened") && !log.contains("new, empty"),
         "{log}"
     );
+    assert!(!log.contains("s3cret-db-word"), "{log}");
 }
 
 on_both_backends!(

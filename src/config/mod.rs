@@ -387,6 +387,16 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://app:hunter2@db:5432/aiapi").unwrap();
         assert_eq!(url.redacted(), "postgres://app:***@db:5432/aiapi");
         assert!(!format!("{url:?}").contains("hunter2"));
+        let url = DatabaseUrl::parse(
+            "postgres://app:p@ss@db/aiapi?sslmode=require&password=hunter2&sslpassword=k3y",
+        )
+        .unwrap();
+        assert_eq!(
+            url.redacted(),
+            "postgres://app:***@db/aiapi?sslmode=require&password=***&sslpassword=***"
+        );
+        let url = DatabaseUrl::parse("sqlite:///tmp/a.db?mode=rwc").unwrap();
+        assert_eq!(url.redacted(), "sqlite:///tmp/a.db?mode=rwc");
         let secret = Secret::new("s3cr3t");
         assert!(!format!("{secret:?}").contains("s3cr3t"));
     }

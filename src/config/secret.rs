@@ -56,19 +56,35 @@ impl DatabaseUrl {
         self.0.expose()
     }
 
-    /// The URL with any password replaced by `***`, safe to log.
+    /// The URL with any password replaced by `***`, safe to log: the one in
+    /// the user part and a `password` or `sslpassword` query parameter.
     pub fn redacted(&self) -> String {
         let url = self.0.expose();
         let Some((scheme, rest)) = url.split_once("://") else {
             return url.to_owned();
         };
-        match rest.split_once('@') {
+        let (address, query) = match rest.split_once('?') {
+            Some((address, query)) => (address, Some(query)),
+            None => (rest, None),
+        };
+        let address = match address.rsplit_once('@') {
             Some((userinfo, host)) => match userinfo.split_once(':') {
-                Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-                None => url.to_owned(),
+                Some((user, _)) => format!("{user}:***@{host}"),
+                None => address.to_owned(),
             },
-            None => url.to_owned(),
-        }
+            None => address.to_owned(),
+        };
+        let Some(query) = query else {
+            return format!("{scheme}://{address}");
+        };
+        let query: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if matches!(key, "password" | "sslpassword") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        format!("{scheme}://{address}?{}", query.join("&"))
     }
 }
 

@@ -30,6 +30,18 @@ const CORS_METHODS: [Method; 6] = [
     Method::OPTIONS,
 ];
 
+/// The response headers a browser client must be able to read: MCP's
+/// session and version, the 401's challenge, and the API's own.
+const CORS_EXPOSED: [&str; 7] = [
+    "mcp-session-id",
+    "mcp-protocol-version",
+    "www-authenticate",
+    "x-request-id",
+    "x-total-count",
+    "etag",
+    "retry-after",
+];
+
 /// The complete application: REST API, `/mcp`, docs, spec, and the
 /// middleware stack. Cancelling `shutdown` ends open MCP streams.
 pub fn build(
@@ -59,6 +71,7 @@ pub fn build(
                 Cors::new()
                     .allow_origins(origins)
                     .allow_methods(CORS_METHODS)
+                    .expose_headers(CORS_EXPOSED)
                     .allow_credentials(false),
             )
             .boxed()

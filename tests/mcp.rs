@@ -350,12 +350,16 @@ async fn resources_and_prompts(backend: Backend) {
         serde_json::from_str::<Value>(&text).unwrap()["name"],
         "thing 1"
     );
-    assert!(
-        client
-            .read_resource(ReadResourceRequestParams::new("aiapi://items/99"))
-            .await
-            .is_err()
-    );
+    match client
+        .read_resource(ReadResourceRequestParams::new("aiapi://items/99"))
+        .await
+    {
+        Err(rmcp::ServiceError::McpError(error)) => {
+            assert_eq!(error.code.0, -32002, "{error:?}");
+            assert_eq!(error.data, Some(json!({"uri": "aiapi://items/99"})));
+        }
+        other => panic!("a missing resource is an error naming it: {other:?}"),
+    }
     let templates = client.list_all_resource_templates().await.unwrap();
     assert_eq!(templates[0].uri_template, "aiapi://items/{id}");
     let prompts = client.list_all_prompts().await.unwrap();

@@ -254,6 +254,18 @@ async fn the_transport_refuses_in_json(backend: Backend) {
             .unwrap()
             .contains("Origin")
     );
+    // The server's own origin is no rebinding: a page it serves may call it.
+    let own = server
+        .http
+        .post(server.url("/mcp"))
+        .bearer_auth(&token)
+        .header("origin", &server.base)
+        .header("accept", "application/json, text/event-stream")
+        .json(&initialize())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200, "{}", own.text().await.unwrap());
     let rebound = server
         .http
         .post(server.url("/mcp"))
@@ -370,6 +382,10 @@ async fn versions_are_negotiated_and_checked(backend: Backend) {
     let (status, message) =
         post_with(&server, &token, &[("mcp-session-id", &sid)], list.clone()).await;
     assert_eq!(status, 200, "an absent header means 2025-03-26: {message}");
+    assert!(
+        message["result"].get("ttlMs").is_none(),
+        "ttlMs is 2026-07-28's: {message}"
+    );
 
     // The stateless revision: per-request _meta, Mcp-Method, resultType and caching hints.
     let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
@@ -384,6 +400,30 @@ async fn versions_are_negotiated_and_checked(backend: Backend) {
     assert_eq!(message["result"]["resultType"], "complete");
     assert!(message["result"]["ttlMs"].is_u64());
     assert!(message["result"]["cacheScope"].is_string());
+    // The revision has no sessions: a stale or unknown session id is ignored.
+    let stale = [
+        headers[0],
+        headers[1],
+        ("mcp-session-id", "no-such-session"),
+    ];
+    let (status, message) = post_with(&server, &token, &stale, stateless.clone()).await;
+    assert_eq!(status, 200, "a session id is ignored: {message}");
+    let set_level = json!({"jsonrpc": "2.0", "id": 9, "method": "logging/setLevel",
+                           "params": {"level": "info", "_meta": meta}});
+    let (status, message) = post_with(
+        &server,
+        &token,
+        &[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "logging/setLevel"),
+        ],
+        set_level,
+    )
+    .await;
+    assert_eq!(
+        message["error"]["code"], -32601,
+        "2026-07-28 has no logging/setLevel ({status}): {message}"
+    );
     let (status, message) = post_with(
         &server,
         &token,

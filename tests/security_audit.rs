@@ -286,6 +286,27 @@ async fn cors_allows_only_the_apis_methods_and_no_credentials(backend: Backend) 
             refused.status()
         );
     }
+    // A browser MCP client reads the session, the version and a 401's
+    // challenge; CORS hides every response header it is not told to expose.
+    let refused = server
+        .http
+        .post(server.url("/mcp"))
+        .header("origin", origin)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let exposed = refused
+        .headers()
+        .get("access-control-expose-headers")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    for header in ["mcp-session-id", "mcp-protocol-version", "www-authenticate"] {
+        assert!(exposed.contains(header), "{header} not in {exposed:?}");
+    }
 }
 
 async fn m1_rest_item_writes_and_refusals_are_audited(backend: Backend) {

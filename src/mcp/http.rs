@@ -56,9 +56,14 @@ impl McpEndpoint {
         } else {
             settings.allowed_hosts.clone()
         };
+        // The server's own origin is no DNS rebinding: its pages may call it.
+        let mut origins = settings.allowed_origins.clone();
+        if let Ok(public) = url::Url::parse(&settings.public_url) {
+            origins.push(public.origin().ascii_serialization());
+        }
         let mut config = StreamableHttpServerConfig::default()
             .with_allowed_hosts(allowed_hosts)
-            .with_allowed_origins(settings.allowed_origins.clone())
+            .with_allowed_origins(origins)
             .enforce_origin_validation()
             .with_max_request_body_bytes(settings.max_body_bytes)
             .with_cancellation_token(shutdown);
@@ -122,6 +127,16 @@ impl Endpoint for McpEndpoint {
             Ok(initialize) => initialize,
             Err(refused) => return Ok(refused),
         };
+        // 2026-07-28 has no sessions and no resumption: a client that still
+        // sends the headers is served as if it had not.
+        let stateless = req
+            .headers()
+            .get("mcp-protocol-version")
+            .is_some_and(|v| v.as_bytes() >= b"2026-07-28".as_slice());
+        if stateless {
+            req.headers_mut().remove("mcp-session-id");
+            req.headers_mut().remove("last-event-id");
+        }
         let session = match self.open_session_of(&req, &principal).await? {
             Ok(session) => session,
             Err(refused) => return Ok(refused),

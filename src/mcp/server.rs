@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use poem::http::request::Parts;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
-    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     Prompt, PromptArgument, PromptMessage, ProtocolVersion, ReadResourceRequestParams,
     ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
@@ -134,13 +134,18 @@ fn tool_of(spec: &ToolSpec) -> Tool {
     tool
 }
 
+/// Whether the request speaks `revision` or a later one: its own `_meta`
+/// version (2026-07-28), else its session's. Revisions are dates, so they
+/// order as strings.
+fn speaks_at_least(ctx: &RequestContext<RoleServer>, revision: &str) -> bool {
+    ctx.protocol_version()
+        .is_none_or(|v| v.to_string().as_str() >= revision)
+}
+
 /// Whether the peer negotiated a revision that reports invalid arguments as
 /// tool results (2025-11-25 and later) rather than JSON-RPC errors.
 fn validation_is_a_result(ctx: &RequestContext<RoleServer>) -> bool {
-    ctx.peer
-        .peer_info()
-        .map(|info| info.protocol_version.to_string())
-        .is_none_or(|v| v.as_str() >= "2025-11-25")
+    speaks_at_least(ctx, "2025-11-25")
 }
 
 impl ServerHandler for McpServer {
@@ -171,14 +176,22 @@ impl ServerHandler for McpServer {
         Cow::Borrowed(&SUPPORTED_VERSIONS)
     }
 
-    // Accepted so clients may set it; the server sends no log notifications
-    // at any level (logs go to its own log, with request ids).
+    // Accepted so clients of the handshake revisions may set it; the server
+    // sends no log notifications at any level (logs go to its own log, with
+    // request ids). 2026-07-28 removed the method.
     #[allow(deprecated)]
     async fn set_level(
         &self,
         _request: rmcp::model::SetLevelRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
+        if speaks_at_least(&ctx, "2026-07-28") {
+            return Err(McpError::new(
+                ErrorCode::METHOD_NOT_FOUND,
+                "logging/setLevel is not part of revision 2026-07-28",
+                None,
+            ));
+        }
         principal(&ctx).map(drop)
     }
 
@@ -199,7 +212,11 @@ impl ServerHandler for McpServer {
         let mut result = ListToolsResult::with_all_items(Vec::new());
         result.next_cursor = cursor_after(offset, page.len(), visible.len());
         result.tools = page;
-        Ok(result.with_ttl_ms(60_000))
+        // A caching hint of 2026-07-28; earlier revisions do not define it.
+        if speaks_at_least(&ctx, "2026-07-28") {
+            result = result.with_ttl_ms(60_000);
+        }
+        Ok(result)
     }
 
     async fn call_tool(
@@ -311,8 +328,12 @@ impl ServerHandler for McpServer {
     ) -> Result<ReadResourceResponse, McpError> {
         let principal = principal(&ctx)?;
         require(&principal, Permission::ReadItems)?;
-        let not_found =
-            || McpError::resource_not_found(format!("no resource {}", request.uri), None);
+        let not_found = || {
+            McpError::resource_not_found(
+                format!("no resource {}", request.uri),
+                Some(json!({ "uri": request.uri })),
+            )
+        };
         let id: i64 = request
             .uri
             .strip_prefix(ITEM_URI)

@@ -521,7 +521,40 @@ async fn versions_are_negotiated_and_checked(backend: Backend) {
     );
 }
 
+/// The first SSE event of an `initialize` asking for `revision`.
+async fn first_event(server: &TestServer, token: &str, revision: &str) -> String {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": revision, "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}});
+    let resp = server
+        .http
+        .post(server.url("/mcp"))
+        .bearer_auth(token)
+        .header("accept", "application/json, text/event-stream")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    text.split("\n\n").next().unwrap_or_default().to_owned()
+}
+
+async fn the_priming_event_goes_only_to_clients_that_expect_it(backend: Backend) {
+    let (_db, server) = started(backend).await;
+    let token = server.token("admin", "admin123").await;
+    for revision in ["2025-03-26", "2025-06-18"] {
+        let first = first_event(&server, &token, revision).await;
+        assert!(first.contains("data: {"), "{revision}: {first:?}");
+    }
+    let first = first_event(&server, &token, "2025-11-25").await;
+    assert!(
+        first.contains("retry:") && !first.contains("data: {"),
+        "2025-11-25 is primed: {first:?}"
+    );
+}
+
 on_both_backends!(
+    the_priming_event_goes_only_to_clients_that_expect_it,
     sessions_are_bound_to_their_user_and_end_with_delete,
     the_transport_refuses_in_json,
     versions_are_negotiated_and_checked,

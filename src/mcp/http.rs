@@ -16,6 +16,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use super::priming;
 use super::server::McpServer;
 use super::session_store::DbSessionStore;
 use crate::auth::{Principal, authenticate};
@@ -137,6 +138,15 @@ impl Endpoint for McpEndpoint {
             req.headers_mut().remove("mcp-session-id");
             req.headers_mut().remove("last-event-id");
         }
+        // A request without the header speaks 2025-03-26, except initialize,
+        // whose parameters name the revision asked for.
+        let revision = req
+            .headers()
+            .get("mcp-protocol-version")
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| initialize.as_ref()?.get("protocolVersion")?.as_str())
+            .unwrap_or("2025-03-26");
+        let strip_priming = priming::unexpected_by(revision);
         let session = match self.open_session_of(&req, &principal).await? {
             Ok(session) => session,
             Err(refused) => return Ok(refused),
@@ -174,6 +184,14 @@ impl Endpoint for McpEndpoint {
         }
         let method = req.method().clone();
         let mut resp = self.inner.call(req).await?;
+        let is_stream = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+        if strip_priming && is_stream {
+            let body = resp.take_body();
+            resp.set_body(priming::without_priming(body));
+        }
 
         if let Some(params) = initialize
             && resp.status().is_success()

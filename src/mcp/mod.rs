@@ -4,5 +4,6 @@
 //! replica serve a session.
 
 pub mod http;
+mod priming;
 pub mod server;
 mod session_store;

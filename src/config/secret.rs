@@ -63,17 +63,21 @@ impl DatabaseUrl {
         let Some((scheme, rest)) = url.split_once("://") else {
             return url.to_owned();
         };
-        let (address, query) = match rest.split_once('?') {
-            Some((address, query)) => (address, Some(query)),
+        // The user part ends at the last `@`: a password written without
+        // percent-encoding may hold `@`, `?` or `/`. When a query holds an
+        // `@` too, more is hidden than needed, never less.
+        let (user, rest) = match rest.rsplit_once('@') {
+            Some((userinfo, after)) => match userinfo.split_once(':') {
+                Some((user, _)) => (format!("{user}:***@"), after),
+                None => (format!("{userinfo}@"), after),
+            },
+            None => (String::new(), rest),
+        };
+        let (host, query) = match rest.split_once('?') {
+            Some((host, query)) => (host, Some(query)),
             None => (rest, None),
         };
-        let address = match address.rsplit_once('@') {
-            Some((userinfo, host)) => match userinfo.split_once(':') {
-                Some((user, _)) => format!("{user}:***@{host}"),
-                None => address.to_owned(),
-            },
-            None => address.to_owned(),
-        };
+        let address = format!("{user}{host}");
         let Some(query) = query else {
             return format!("{scheme}://{address}");
         };

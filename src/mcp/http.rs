@@ -16,9 +16,9 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::priming;
 use super::server::McpServer;
 use super::session_store::DbSessionStore;
+use super::{priming, revision};
 use crate::auth::{Principal, authenticate};
 use crate::domain::bounded::MAX_INITIALIZE_PARAMS;
 use crate::domain::{Permission, Session, Surface, time};
@@ -59,8 +59,12 @@ impl McpEndpoint {
         };
         // The server's own origin is no DNS rebinding: its pages may call it.
         let mut origins = settings.allowed_origins.clone();
-        if let Ok(public) = url::Url::parse(&settings.public_url) {
-            origins.push(public.origin().ascii_serialization());
+        if let Ok(public) = url::Url::parse(&settings.public_url)
+            && let (Some(host), Some(port)) = (public.host_str(), public.port_or_known_default())
+        {
+            // With its port, even the scheme's default: rmcp takes an origin
+            // without one for any port.
+            origins.push(format!("{}://{host}:{port}", public.scheme()));
         }
         let mut config = StreamableHttpServerConfig::default()
             .with_allowed_hosts(allowed_hosts)
@@ -133,7 +137,8 @@ impl Endpoint for McpEndpoint {
         let stateless = req
             .headers()
             .get("mcp-protocol-version")
-            .is_some_and(|v| v.as_bytes() >= b"2026-07-28".as_slice());
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| revision::at_least(v, revision::STATELESS));
         if stateless {
             req.headers_mut().remove("mcp-session-id");
             req.headers_mut().remove("last-event-id");
@@ -145,7 +150,7 @@ impl Endpoint for McpEndpoint {
             .get("mcp-protocol-version")
             .and_then(|v| v.to_str().ok())
             .or_else(|| initialize.as_ref()?.get("protocolVersion")?.as_str())
-            .unwrap_or("2025-03-26");
+            .unwrap_or(revision::UNNAMED);
         let strip_priming = priming::unexpected_by(revision);
         let session = match self.open_session_of(&req, &principal).await? {
             Ok(session) => session,

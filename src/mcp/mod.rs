@@ -5,5 +5,6 @@
 
 pub mod http;
 mod priming;
+mod revision;
 pub mod server;
 mod session_store;

@@ -5,20 +5,18 @@
 //! response with "Unexpected end of JSON input". For them it is left out.
 
 use bytes::Bytes;
+
+use super::revision;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use poem::Body;
-
-/// The first revision whose clients expect the priming event.
-const FIRST_REVISION: &str = "2025-11-25";
 
 /// A stream's head is held back at most this long while looking for the
 /// end of its first event; rmcp writes the priming event in one piece.
 const MAX_HEAD: usize = 4096;
 
 /// Whether a client of `revision` must not be sent the priming event.
-/// Revisions are dates, so they order as strings.
 pub fn unexpected_by(revision: &str) -> bool {
-    revision < FIRST_REVISION
+    !revision::at_least(revision, revision::PRIMED)
 }
 
 /// `body`, an SSE stream, without its first event when that is a priming

@@ -19,6 +19,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Value, json};
 
+use super::revision;
 use crate::auth::Principal;
 use crate::domain::{Permission, Surface};
 use crate::error::ApiError;
@@ -134,23 +135,23 @@ fn tool_of(spec: &ToolSpec) -> Tool {
     tool
 }
 
-/// Whether the request speaks `revision` or a later one: its own `_meta`
-/// version (2026-07-28), else its session's. Revisions are dates, so they
-/// order as strings.
-fn speaks_at_least(ctx: &RequestContext<RoleServer>, revision: &str) -> bool {
+/// Whether the request speaks `first` or a later revision: its own `_meta`
+/// version (2026-07-28), else its session's.
+fn speaks_at_least(ctx: &RequestContext<RoleServer>, first: &str) -> bool {
     ctx.protocol_version()
-        .is_none_or(|v| v.to_string().as_str() >= revision)
+        .is_none_or(|v| revision::at_least(&v.to_string(), first))
 }
 
 /// Whether the peer negotiated a revision that reports invalid arguments as
 /// tool results (2025-11-25 and later) rather than JSON-RPC errors.
 fn validation_is_a_result(ctx: &RequestContext<RoleServer>) -> bool {
-    speaks_at_least(ctx, "2025-11-25")
+    speaks_at_least(ctx, revision::PRIMED)
 }
 
 impl ServerHandler for McpServer {
-    // Logging is deprecated by the 2026-07-28 revision (SEP-2577) but part of
-    // the handshake-era revisions this server also speaks.
+    // Logging is gone from the 2026-07-28 revision (SEP-2577) but part of the
+    // handshake-era revisions this server also speaks, and the capabilities
+    // are declared once for all of them.
     #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
@@ -185,7 +186,7 @@ impl ServerHandler for McpServer {
         _request: rmcp::model::SetLevelRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        if speaks_at_least(&ctx, "2026-07-28") {
+        if speaks_at_least(&ctx, revision::STATELESS) {
             return Err(McpError::new(
                 ErrorCode::METHOD_NOT_FOUND,
                 "logging/setLevel is not part of revision 2026-07-28",
@@ -213,7 +214,7 @@ impl ServerHandler for McpServer {
         result.next_cursor = cursor_after(offset, page.len(), visible.len());
         result.tools = page;
         // A caching hint of 2026-07-28; earlier revisions do not define it.
-        if speaks_at_least(&ctx, "2026-07-28") {
+        if speaks_at_least(&ctx, revision::STATELESS) {
             result = result.with_ttl_ms(60_000);
         }
         Ok(result)

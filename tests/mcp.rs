@@ -95,6 +95,12 @@ async fn a_session_client_lists_and_calls_every_tool(backend: Backend) {
             && info.capabilities.resources.is_some()
             && info.capabilities.prompts.is_some()
     );
+    #[allow(deprecated)]
+    let logging = info.capabilities.logging.is_some();
+    assert!(
+        !logging,
+        "no log notifications are sent, so none are offered"
+    );
 
     let tools = client.list_all_tools().await.unwrap();
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();

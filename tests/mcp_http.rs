@@ -255,18 +255,27 @@ async fn the_transport_refuses_in_json(backend: Backend) {
             .unwrap()
             .contains("Origin")
     );
-    // The server's own origin is no rebinding: a page it serves may call it.
-    let own = server
-        .http
-        .post(server.url("/mcp"))
-        .bearer_auth(&token)
-        .header("origin", &server.base)
-        .header("accept", "application/json, text/event-stream")
-        .json(&initialize())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(own.status(), 200, "{}", own.text().await.unwrap());
+    // The server's own origin is no rebinding: a page it serves may call it,
+    // under any loopback name.
+    let own = server.base.clone();
+    for origin in [own.clone(), own.replace("127.0.0.1", "localhost")] {
+        let resp = server
+            .http
+            .post(server.url("/mcp"))
+            .bearer_auth(&token)
+            .header("origin", &origin)
+            .header("accept", "application/json, text/event-stream")
+            .json(&initialize())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            200,
+            "{origin}: {}",
+            resp.text().await.unwrap()
+        );
+    }
     let rebound = server
         .http
         .post(server.url("/mcp"))

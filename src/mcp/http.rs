@@ -57,15 +57,8 @@ impl McpEndpoint {
         } else {
             settings.allowed_hosts.clone()
         };
-        // The server's own origin is no DNS rebinding: its pages may call it.
         let mut origins = settings.allowed_origins.clone();
-        if let Ok(public) = url::Url::parse(&settings.public_url)
-            && let (Some(host), Some(port)) = (public.host_str(), public.port_or_known_default())
-        {
-            // With its port, even the scheme's default: rmcp takes an origin
-            // without one for any port.
-            origins.push(format!("{}://{host}:{port}", public.scheme()));
-        }
+        origins.extend(own_origins(&settings.public_url));
         let mut config = StreamableHttpServerConfig::default()
             .with_allowed_hosts(allowed_hosts)
             .with_allowed_origins(origins)
@@ -302,6 +295,32 @@ impl McpEndpoint {
         }))
     }
 }
+
+/// The server's own origins, which are no DNS rebinding: its pages may call
+/// it. That is `public_url`'s, and for a loopback address every loopback
+/// spelling of it (a browser on `localhost` reaches `127.0.0.1` too). Each
+/// with its port, even the scheme's default: rmcp takes an origin without
+/// one for any port.
+fn own_origins(public_url: &str) -> Vec<String> {
+    let Ok(public) = url::Url::parse(public_url) else {
+        return Vec::new();
+    };
+    let (Some(host), Some(port)) = (public.host_str(), public.port_or_known_default()) else {
+        return Vec::new();
+    };
+    let hosts = if LOOPBACK_HOSTS.contains(&host) {
+        LOOPBACK_HOSTS.to_vec()
+    } else {
+        vec![host]
+    };
+    hosts
+        .into_iter()
+        .map(|host| format!("{}://{host}:{port}", public.scheme()))
+        .collect()
+}
+
+/// How a loopback address is written in a URL.
+const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 
 /// `resp` with a `WWW-Authenticate` challenge.
 fn with_challenge(mut resp: Response, challenge: &str) -> Response {

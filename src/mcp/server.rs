@@ -149,17 +149,14 @@ fn validation_is_a_result(ctx: &RequestContext<RoleServer>) -> bool {
 }
 
 impl ServerHandler for McpServer {
-    // Logging is gone from the 2026-07-28 revision (SEP-2577) but part of the
-    // handshake-era revisions this server also speaks, and the capabilities
-    // are declared once for all of them.
-    #[allow(deprecated)]
+    // No `logging` capability: the server sends no log notifications (its
+    // log is its own, with request ids), and 2026-07-28 removed logging.
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_resources()
                 .enable_prompts()
-                .enable_logging()
                 .build(),
         )
         .with_protocol_version(ProtocolVersion::V_2025_11_25)
@@ -177,9 +174,8 @@ impl ServerHandler for McpServer {
         Cow::Borrowed(&SUPPORTED_VERSIONS)
     }
 
-    // Accepted so clients of the handshake revisions may set it; the server
-    // sends no log notifications at any level (logs go to its own log, with
-    // request ids). 2026-07-28 removed the method.
+    // Accepted from clients of the handshake revisions that set it anyway;
+    // there is nothing to send at any level. 2026-07-28 removed the method.
     #[allow(deprecated)]
     async fn set_level(
         &self,

@@ -286,6 +286,38 @@ async fn cors_allows_only_the_apis_methods_and_no_credentials(backend: Backend) 
             refused.status()
         );
     }
+    // A browser MCP client may send MCP's own headers.
+    let mcp_preflight = server
+        .http
+        .request(Method::OPTIONS, server.url("/mcp"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type, mcp-session-id, mcp-protocol-version, last-event-id",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        mcp_preflight.status().is_success(),
+        "{}",
+        mcp_preflight.status()
+    );
+    let allowed = mcp_preflight
+        .headers()
+        .get("access-control-allow-headers")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    for header in [
+        "authorization",
+        "mcp-session-id",
+        "mcp-protocol-version",
+        "last-event-id",
+    ] {
+        assert!(allowed.contains(header), "{header} not in {allowed:?}");
+    }
     // A browser MCP client reads the session, the version and a 401's
     // challenge; CORS hides every response header it is not told to expose.
     let refused = server

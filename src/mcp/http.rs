@@ -125,8 +125,8 @@ impl Endpoint for McpEndpoint {
             Ok(initialize) => initialize,
             Err(refused) => return Ok(refused),
         };
-        // 2026-07-28 has no sessions and no resumption: a client that still
-        // sends the headers is served as if it had not.
+        // 2026-07-28 has no sessions: a client that still sends the header is
+        // served as if it had not.
         let stateless = req
             .headers()
             .get("mcp-protocol-version")
@@ -134,7 +134,6 @@ impl Endpoint for McpEndpoint {
             .is_some_and(|v| revision::at_least(v, revision::STATELESS));
         if stateless {
             req.headers_mut().remove("mcp-session-id");
-            req.headers_mut().remove("last-event-id");
         }
         // A request without the header speaks 2025-03-26, except initialize,
         // whose parameters name the revision asked for.

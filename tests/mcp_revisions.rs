@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::api::jsonrpc_message;
 use common::{Backend, TestDb, TestServer};
 use serde_json::{Value, json};
 
@@ -39,16 +40,7 @@ async fn post_with(
     let resp = request.send().await.unwrap();
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap();
-    let message = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .chain(std::iter::once(text.as_str()))
-        .find_map(|l| {
-            serde_json::from_str::<Value>(l)
-                .ok()
-                .filter(|v| v.get("jsonrpc").is_some())
-        })
-        .unwrap_or(Value::Null);
+    let message = jsonrpc_message(&text).unwrap_or(Value::Null);
     (status, message)
 }
 

@@ -305,16 +305,8 @@ async fn mcp_call(
         .text()
         .await
         .unwrap();
-    let message: Value = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .chain(std::iter::once(text.as_str()))
-        .find_map(|l| {
-            serde_json::from_str::<Value>(l)
-                .ok()
-                .filter(|v| v.get("jsonrpc").is_some())
-        })
-        .unwrap_or_else(|| panic!("no JSON-RPC answer: {text}"));
+    let message =
+        common::api::jsonrpc_message(&text).unwrap_or_else(|| panic!("no JSON-RPC answer: {text}"));
     message["result"].clone()
 }
 

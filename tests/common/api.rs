@@ -217,3 +217,16 @@ pub fn error_fields(body: &Value) -> Vec<&str> {
         .map(|e| e["field"].as_str().unwrap())
         .collect()
 }
+
+/// The JSON-RPC message of an `/mcp` answer: the body itself when it is
+/// JSON, else the first SSE `data:` line that is one.
+pub fn jsonrpc_message(text: &str) -> Option<Value> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .chain(std::iter::once(text))
+        .find_map(|l| {
+            serde_json::from_str::<Value>(l)
+                .ok()
+                .filter(|v| v.get("jsonrpc").is_some())
+        })
+}

@@ -9,6 +9,7 @@ use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object};
 use serde::Serialize;
 
+use crate::domain::Scopes;
 use crate::store::{LAST_ADMIN, StoreError};
 
 use crate::domain::validation::{FieldError, Invalid};
@@ -43,6 +44,15 @@ pub enum ApiError {
     /// The caller is known but may not do this.
     #[error("{0}")]
     Forbidden(String),
+    /// The caller's role allows this but their credential's scopes do not:
+    /// a credential with `needed` would (RFC 6750's `insufficient_scope`).
+    #[error(
+        "this credential's scopes do not include {needed}; use a token or API key that has them"
+    )]
+    InsufficientScope {
+        /// The scopes the request needs that the credential lacks.
+        needed: Scopes,
+    },
     /// The resource does not exist (or the caller may not know it does).
     #[error("{0}")]
     NotFound(String),
@@ -130,7 +140,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
@@ -152,6 +162,7 @@ impl ApiError {
             Self::BadRequest(_) => "bad_request",
             Self::Unauthorized(_) | Self::InvalidToken(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
+            Self::InsufficientScope { .. } => "insufficient_scope",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::NotAcceptable(_) => "not_acceptable",
@@ -185,6 +196,9 @@ impl ApiError {
                 "error=\"invalid_token\", error_description=\"{}\"",
                 why.replace(['"', '\\'], "'")
             ),
+            Self::InsufficientScope { needed } => {
+                format!("error=\"insufficient_scope\", scope=\"{needed}\"")
+            }
             _ => String::new(),
         }
     }
@@ -252,7 +266,7 @@ impl poem::error::ResponseError for ApiError {
             .content_type("application/json")
             .body(body);
         match self {
-            Self::Unauthorized(_) | Self::InvalidToken(_) => {
+            Self::Unauthorized(_) | Self::InvalidToken(_) | Self::InsufficientScope { .. } => {
                 let params = self.bearer_params();
                 let challenge = if params.is_empty() {
                     "Bearer".to_owned()
@@ -288,7 +302,11 @@ impl ApiResponse for ApiError {
         const DOCUMENTED: &[(u16, &str)] = &[
             (400, "The request cannot be parsed."),
             (401, "Missing, invalid, expired or revoked credentials."),
-            (403, "The caller lacks a permission."),
+            (
+                403,
+                "The caller lacks a permission (`forbidden`), or their credential lacks a scope \
+                 (`insufficient_scope`, with a WWW-Authenticate challenge naming it).",
+            ),
             (404, "Not found."),
             (405, "The method is not allowed on this path."),
             (406, "No acceptable representation (see Accept)."),

@@ -15,9 +15,9 @@ use super::json_body::JsonBody;
 use super::security::Auth;
 use crate::audit::Actor;
 use crate::auth::client_addr::client_addr;
-use crate::domain::{ApiKey, time};
+use crate::domain::{ApiKey, Permission, Scopes, time};
 use crate::error::ApiResult;
-use crate::service::api_keys::{self, Lifetime, MintedKey};
+use crate::service::api_keys::{self, Lifetime, MintedKey, ScopeRequest};
 use crate::state::AppState;
 
 /// A key as listings show it: never the key itself.
@@ -40,6 +40,15 @@ struct ApiKeyOut {
     /// When it was revoked, if it was.
     #[oai(nullable)]
     revoked_at: Option<DateTime<Utc>>,
+    /// The permissions it may use, within its owner's role; `null` is the
+    /// whole role.
+    #[oai(nullable)]
+    scopes: Option<Vec<Permission>>,
+}
+
+/// A key's scopes as JSON lists them.
+fn listed(scopes: Option<Scopes>) -> Option<Vec<Permission>> {
+    scopes.map(|s| s.iter().collect())
 }
 
 impl From<&ApiKey> for ApiKeyOut {
@@ -52,6 +61,7 @@ impl From<&ApiKey> for ApiKeyOut {
             last_used_at: key.last_used_at,
             expires_at: key.expires_at,
             revoked_at: key.revoked_at,
+            scopes: listed(key.scopes),
         }
     }
 }
@@ -72,6 +82,11 @@ struct ApiKeyCreate {
     /// Your password, needed when your login is older than 5 minutes.
     #[oai(nullable)]
     current_password: Option<String>,
+    /// The permissions the key may use, at least one and none your role
+    /// lacks (`read:items`, `write:items`, ...); omitted or `null` is your
+    /// whole role, as it is at each request.
+    #[oai(nullable)]
+    scopes: Option<Vec<Permission>>,
 }
 
 /// A key just made: `api_key` is shown this once and stored nowhere.
@@ -90,6 +105,9 @@ pub struct CreatedKey {
     /// When it expires, if ever.
     #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
+    /// The permissions it may use; `null` is the owner's whole role.
+    #[oai(nullable)]
+    pub scopes: Option<Vec<Permission>>,
 }
 
 /// The tutorial's answer to `generate-api-key`, plus the key's id and prefix.
@@ -114,6 +132,7 @@ impl From<MintedKey> for CreatedKey {
             api_key: minted.secret,
             created_at: minted.key.created_at,
             expires_at: minted.key.expires_at,
+            scopes: listed(minted.key.scopes),
         }
     }
 }
@@ -168,7 +187,9 @@ impl ApiKeysApi {
             days: body.0.expires_in_days,
             never: body.0.never_expires,
         };
-        let planned = api_keys::plan(&state.api_keys, &body.0.name, lifetime, time::now())?;
+        let asked = body.0.scopes.as_ref().map(|s| s.iter().copied().collect());
+        let scopes = ScopeRequest::by(&auth.0, asked);
+        let planned = api_keys::plan(&state.api_keys, &body.0.name, lifetime, scopes, time::now())?;
         let addr = client_addr(req, &state.settings.trusted_proxies);
         api_keys::require_fresh_login(state, &auth.0, body.0.current_password.as_deref(), addr)
             .await?;

@@ -260,10 +260,13 @@ impl AuthApi {
         }))
     }
 
-    /// Your account.
+    /// Your account. `permissions` are what this credential may do: your
+    /// role's, narrowed by the scopes of the API key or token you sent.
     #[oai(path = "/me", method = "get")]
     async fn me(&self, auth: Auth) -> ApiResult<Json<UserOut>> {
-        Ok(Json(UserOut::from(&auth.0.user)))
+        let mut me = UserOut::from(&auth.0.user);
+        me.permissions.retain(|p| auth.0.has(*p));
+        Ok(Json(me))
     }
 
     /// Change your email, username or display name.

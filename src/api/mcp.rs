@@ -2,7 +2,7 @@
 //! tool listing, execution and statistics. Every endpoint needs
 //! `use:mcp_tools`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -17,7 +17,7 @@ use super::json_body::JsonBody;
 use super::rendered::RenderedJson;
 use super::security::Auth;
 use super::{ApiTags, Message};
-use crate::domain::{Permission, Role, Session, Surface, time};
+use crate::domain::{Permission, Session, Surface, time};
 use crate::error::{ApiError, ApiResult};
 use crate::request::current_request;
 use crate::service::sessions::{self, Opening, may_manage};
@@ -223,25 +223,18 @@ struct Stats {
 /// The tutorial's REST door to the tools.
 pub struct McpRestApi {
     state: Arc<AppState>,
-    /// Per role, each visible tool's category and its `ToolOut` as JSON:
-    /// the registry is fixed at startup, so the list is rendered once.
-    rendered_tools: HashMap<Role, Vec<(ToolCategory, String)>>,
+    /// Each tool and its `ToolOut` as JSON: the registry is fixed at
+    /// startup, so each is rendered once and only filtered per request.
+    rendered_tools: Vec<(&'static ToolSpec, String)>,
 }
 
 impl McpRestApi {
     /// The API over the shared state.
     pub fn new(state: Arc<AppState>) -> Self {
-        let rendered_tools = Role::ALL
-            .into_iter()
-            .map(|role| {
-                let tools = tools::registry()
-                    .all()
-                    .iter()
-                    .filter(|t| t.visible_to_role(role))
-                    .map(|t| (t.category, ToolOut::from(t).to_json_string()))
-                    .collect();
-                (role, tools)
-            })
+        let rendered_tools = tools::registry()
+            .all()
+            .iter()
+            .map(|t| (t, ToolOut::from(t).to_json_string()))
             .collect();
         Self {
             state,
@@ -350,9 +343,11 @@ impl McpRestApi {
         category: Query<Option<ToolCategory>>,
     ) -> ApiResult<RenderedJson<ToolList>> {
         auth.0.require(Permission::UseMcpTools)?;
-        let tools: Vec<&str> = self.rendered_tools[&auth.0.user.role]
+        let tools: Vec<&str> = self
+            .rendered_tools
             .iter()
-            .filter(|(c, _)| category.0.is_none_or(|wanted| *c == wanted))
+            .filter(|(t, _)| t.allowed_for(&auth.0))
+            .filter(|(t, _)| category.0.is_none_or(|wanted| t.category == wanted))
             .map(|(_, json)| json.as_str())
             .collect();
         let user = Value::from(auth.0.user.username.as_str());

@@ -45,8 +45,7 @@ impl WellKnownApi {
             resource: format!("{base}/mcp"),
             authorization_servers: vec![base.clone()],
             bearer_methods_supported: vec!["header".into()],
-            scopes_supported: crate::domain::Role::Admin
-                .permissions()
+            scopes_supported: crate::domain::Scopes::all()
                 .iter()
                 .map(|p| p.as_str().to_owned())
                 .collect(),

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::api_key;
 use super::jwt::JwtKeys;
 use super::jwt::{TokenError, TokenType};
-use crate::domain::{Permission, User, time};
+use crate::domain::{Permission, Scopes, User, time};
 use crate::error::ApiError;
 use crate::store::Store;
 
@@ -51,12 +51,31 @@ pub struct Principal {
     pub user: User,
     /// How they authenticated.
     pub method: AuthMethod,
+    /// The scopes the credential carries; `None` is the whole role.
+    pub scopes: Option<Scopes>,
 }
 
 impl Principal {
-    /// Whether the caller's current role grants `permission`.
+    /// Whether the caller may use `permission`: their current role grants
+    /// it and their credential's scopes include it.
     pub fn has(&self, permission: Permission) -> bool {
-        self.user.role.grants(permission)
+        self.user.role.grants(permission) && self.scope_allows(permission)
+    }
+
+    /// Whether the credential's scopes include `permission` (whatever the
+    /// role says).
+    pub fn scope_allows(&self, permission: Permission) -> bool {
+        self.scopes.is_none_or(|scopes| scopes.contains(permission))
+    }
+
+    /// `Some(needed)` when the role grants every one of `needed` but the
+    /// credential's scopes lack one: a credential with those scopes would
+    /// be let in. `None` when nothing is missing, or when the role itself
+    /// refuses one, since no credential can help then.
+    pub fn scope_shortfall(&self, needed: Scopes) -> Option<Scopes> {
+        let role_grants = needed.iter().all(|p| self.user.role.grants(p));
+        let scopes_lack = needed.iter().any(|p| !self.scope_allows(p));
+        (role_grants && scopes_lack).then_some(needed)
     }
 
     /// Whether the caller typed their password within `within` of `now`:
@@ -68,14 +87,18 @@ impl Principal {
         }
     }
 
-    /// 403 naming the permission unless the caller has it.
+    /// 403 naming the permission unless the caller has it: `forbidden`
+    /// when the role lacks it, `insufficient_scope` when only the
+    /// credential's scopes do.
     pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
-        if self.has(permission) {
-            Ok(())
-        } else {
+        if let Some(needed) = self.scope_shortfall(std::iter::once(permission).collect()) {
+            Err(ApiError::InsufficientScope { needed })
+        } else if !self.has(permission) {
             Err(ApiError::Forbidden(format!(
                 "missing permission {permission}"
             )))
+        } else {
+            Ok(())
         }
     }
 }
@@ -155,6 +178,7 @@ pub async fn authenticate(
                     auth_time: DateTime::from_timestamp(claims.auth_time, 0).unwrap_or_default(),
                 },
                 user,
+                scopes: None,
             })
         }
         Credential::ApiKey(key) => {
@@ -181,6 +205,7 @@ pub async fn authenticate(
             Ok(Principal {
                 user,
                 method: AuthMethod::ApiKey { id: key.id },
+                scopes: key.scopes,
             })
         }
     }

@@ -9,9 +9,9 @@ use serde_json::json;
 
 use crate::audit::{self, Actor, Event};
 use crate::config::ApiKeyPolicy;
-use crate::domain::{AuditKind, time};
+use crate::domain::{AuditKind, Permission, time};
 use crate::error::ApiError;
-use crate::service::api_keys::{self, Lifetime};
+use crate::service::api_keys::{self, Lifetime, ScopeRequest};
 use crate::store::Store;
 
 /// Options of `aiapi api-keys`.
@@ -37,6 +37,12 @@ enum ApiKeysCommand {
         /// AIAPI_API_KEY_NEVER_EXPIRE=allow
         #[arg(long)]
         never_expires: bool,
+        /// A permission the key may use (repeat for more: read:items,
+        /// write:items, delete:items, manage:users, use:mcp_tools,
+        /// admin:mcp, read:audit), none beyond the owner's role
+        /// [default: the owner's whole role]
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<Permission>,
     },
     /// List a user's keys (prefixes only).
     List {
@@ -79,13 +85,17 @@ async fn execute(
             name,
             expires_in_days,
             never_expires,
+            scopes,
         } => {
             let user = find(store, &username).await?;
             let lifetime = Lifetime {
                 days: expires_in_days,
                 never: never_expires,
             };
-            let planned = api_keys::plan(policy, &name, lifetime, time::now()).map_err(refused)?;
+            let asked = (!scopes.is_empty()).then(|| scopes.into_iter().collect());
+            let scopes = ScopeRequest::for_role(user.role, asked);
+            let planned =
+                api_keys::plan(policy, &name, lifetime, scopes, time::now()).map_err(refused)?;
             let minted = api_keys::mint(store, Actor::system(), &user, planned)
                 .await
                 .map_err(refused)?;
@@ -97,8 +107,8 @@ async fn execute(
             let user = find(store, &username).await?;
             let keys = store.list_api_keys(user.id).await.map_err(store_err)?;
             println!(
-                "{:<36}  {:<12}  {:<8}  {:<10}  name",
-                "id", "prefix", "state", "expires"
+                "{:<36}  {:<12}  {:<8}  {:<10}  {:<24}  name",
+                "id", "prefix", "state", "expires", "scopes"
             );
             let now = time::now();
             for k in &keys {
@@ -111,9 +121,12 @@ async fn execute(
                     || "never".to_owned(),
                     |at| at.format("%Y-%m-%d").to_string(),
                 );
+                let scopes = k
+                    .scopes
+                    .map_or_else(|| "(whole role)".to_owned(), |s| s.to_string());
                 println!(
-                    "{:<36}  {:<12}  {:<8}  {:<10}  {}",
-                    k.id, k.prefix, state, expires, k.name
+                    "{:<36}  {:<12}  {:<8}  {:<10}  {:<24}  {}",
+                    k.id, k.prefix, state, expires, scopes, k.name
                 );
             }
         }

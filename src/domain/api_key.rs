@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::Scopes;
+
 /// A stored API key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
@@ -24,6 +26,9 @@ pub struct ApiKey {
     pub expires_at: Option<DateTime<Utc>>,
     /// When it was revoked, if it was.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The permissions it may use, within its owner's role; `None` is the
+    /// whole role.
+    pub scopes: Option<Scopes>,
 }
 
 impl ApiKey {

@@ -70,15 +70,7 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::Admin => &[
-                ReadItems,
-                WriteItems,
-                DeleteItems,
-                ManageUsers,
-                UseMcpTools,
-                AdminMcp,
-                ReadAudit,
-            ],
+            Role::Admin => &Permission::ALL,
             Role::User | Role::AiAgent => &[ReadItems, WriteItems, UseMcpTools],
             Role::Readonly => &[ReadItems],
             Role::Auditor => &[ReadAudit],
@@ -125,6 +117,18 @@ impl FromStr for Role {
 }
 
 impl Permission {
+    /// Every permission, in a stable order (also the order scopes are
+    /// listed in).
+    pub const ALL: [Permission; 7] = [
+        Permission::ReadItems,
+        Permission::WriteItems,
+        Permission::DeleteItems,
+        Permission::ManageUsers,
+        Permission::UseMcpTools,
+        Permission::AdminMcp,
+        Permission::ReadAudit,
+    ];
+
     /// The name used in error messages and JSON, e.g. `read:items`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1,8 +1,9 @@
 //! The `/mcp` door: rmcp's Streamable HTTP service behind our own checks.
 //! Before a request reaches rmcp it is authenticated (same credentials as
 //! REST), the caller must hold `use:mcp_tools`, a JSON-RPC batch or
-//! malformed JSON is answered here, and a session id must name an open
-//! session of the caller (else 404). After rmcp answers, a new session is
+//! malformed JSON is answered here, a session id must name an open session
+//! of the caller (else 404), and a request only the credential's scopes
+//! refuse gets a step-up challenge ([`scope_gate`]). After rmcp answers, a new session is
 //! bound to its user in `mcp_sessions`, a DELETE closes it there, and any
 //! non-JSON error rmcp produced is rewritten as a JSON-RPC error object.
 
@@ -18,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::server::McpServer;
 use super::session_store::DbSessionStore;
-use super::{priming, revision};
+use super::{priming, revision, scope_gate};
 use crate::auth::{Principal, authenticate};
 use crate::domain::bounded::MAX_INITIALIZE_PARAMS;
 use crate::domain::{Permission, Session, Surface, time};
@@ -32,6 +33,7 @@ use crate::state::AppState;
 const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
 const INVALID_PARAMS: i64 = -32602;
+const INTERNAL_ERROR: i64 = -32603;
 /// Implementation-defined server errors (-32000 to -32099).
 const UNAUTHORIZED: i64 = -32001;
 const FORBIDDEN: i64 = -32003;
@@ -121,10 +123,14 @@ impl Endpoint for McpEndpoint {
             Ok(principal) => principal,
             Err(refused) => return Ok(refused),
         };
-        let initialize = match read_message(&mut req).await {
-            Ok(initialize) => initialize,
+        let message = match read_message(&mut req).await {
+            Ok(message) => message,
             Err(refused) => return Ok(refused),
         };
+        let initialize = message
+            .as_ref()
+            .filter(|m| m.get("method").and_then(Value::as_str) == Some("initialize"))
+            .and_then(|m| m.get("params").cloned());
         // 2026-07-28 has no sessions: a client that still sends the header is
         // served as if it had not.
         let stateless = req
@@ -148,6 +154,15 @@ impl Endpoint for McpEndpoint {
             Ok(session) => session,
             Err(refused) => return Ok(refused),
         };
+        if let Some(message) = &message {
+            let session_id = session.as_ref().map(|s| s.id.clone());
+            let request = current_request();
+            if let Some(refused) =
+                scope_gate::refusal(&self.state, &principal, message, session_id, request).await
+            {
+                return Ok(self.refused(&refused));
+            }
+        }
 
         if let Some(params) = &initialize {
             // What rmcp keeps of a session is bounded, and a session over
@@ -227,33 +242,55 @@ impl McpEndpoint {
             match authenticate(&self.state.jwt, self.state.store.as_ref(), req.headers()).await {
                 Ok(principal) => principal,
                 Err(e) => {
-                    let params = e.bearer_params();
-                    let sep = if params.is_empty() { "" } else { ", " };
-                    let challenge = format!(
-                        "Bearer {params}{sep}resource_metadata=\"{}\"",
-                        self.resource_metadata()
-                    );
                     return Err(with_challenge(
                         jsonrpc_error(StatusCode::UNAUTHORIZED, UNAUTHORIZED, &e.to_string()),
-                        &challenge,
+                        &self.challenge(&e),
                     ));
                 }
             };
-        if !principal.has(Permission::UseMcpTools) {
-            let challenge = format!(
-                "Bearer error=\"insufficient_scope\", scope=\"use:mcp_tools\", resource_metadata=\"{}\"",
-                self.resource_metadata()
-            );
-            return Err(with_challenge(
-                jsonrpc_error(
-                    StatusCode::FORBIDDEN,
-                    FORBIDDEN,
-                    "missing permission use:mcp_tools",
-                ),
-                &challenge,
-            ));
+        if let Err(refusal) = principal.require(Permission::UseMcpTools) {
+            // The challenge names the scope even when the role lacks it: the
+            // client learns what the door needs either way.
+            let needed = std::iter::once(Permission::UseMcpTools).collect();
+            let challenge = self.challenge(&ApiError::InsufficientScope { needed });
+            let refused = jsonrpc_error(StatusCode::FORBIDDEN, FORBIDDEN, &refusal.to_string());
+            return Err(with_challenge(refused, &challenge));
         }
         Ok(principal)
+    }
+
+    /// `WWW-Authenticate` for `err`, pointing at the resource metadata.
+    fn challenge(&self, err: &ApiError) -> String {
+        let params = err.bearer_params();
+        let sep = if params.is_empty() { "" } else { ", " };
+        format!(
+            "Bearer {params}{sep}resource_metadata=\"{}\"",
+            self.resource_metadata()
+        )
+    }
+
+    /// A refusal the door makes itself, as a JSON-RPC error with the
+    /// error's HTTP status (and a challenge when it is about credentials).
+    fn refused(&self, err: &ApiError) -> Response {
+        let status = err.status();
+        let code = match status {
+            StatusCode::UNAUTHORIZED => UNAUTHORIZED,
+            StatusCode::FORBIDDEN => FORBIDDEN,
+            StatusCode::NOT_FOUND => SESSION_NOT_FOUND,
+            StatusCode::TOO_MANY_REQUESTS => RATE_LIMITED,
+            s if s.is_client_error() => INVALID_REQUEST,
+            _ => INTERNAL_ERROR,
+        };
+        let request = current_request();
+        let message = err.public_message(request.as_ref().map(|r| r.request_id.as_str()));
+        err.log_cause(request.as_ref().map(|r| r.request_id.as_str()));
+        let resp = jsonrpc_error(status, code, &message);
+        match err {
+            ApiError::InsufficientScope { .. }
+            | ApiError::InvalidToken(_)
+            | ApiError::Unauthorized(_) => with_challenge(resp, &self.challenge(err)),
+            _ => resp,
+        }
     }
 
     /// The session the `Mcp-Session-Id` header names, which must be an open
@@ -331,7 +368,7 @@ fn with_challenge(mut resp: Response, challenge: &str) -> Response {
 
 /// Reads a POST's body to answer in JSON-RPC what rmcp would refuse in
 /// plain text (not JSON, a batch, not a JSON-RPC message, a NUL), and puts
-/// it back; returns the parameters of an `initialize`.
+/// it back; returns the message.
 async fn read_message(req: &mut Request) -> Result<Option<Value>, Response> {
     if req.method() != Method::POST {
         return Ok(None);
@@ -368,11 +405,8 @@ async fn read_message(req: &mut Request) -> Result<Option<Value>, Response> {
             "NUL characters (U+0000) are not accepted",
         ));
     }
-    let initialize = (message.get("method").and_then(Value::as_str) == Some("initialize"))
-        .then(|| message.get("params").cloned())
-        .flatten();
     req.set_body(Body::from(bytes));
-    Ok(initialize)
+    Ok(Some(message))
 }
 
 /// Rewrites a non-JSON error (rmcp's transport refusals are plain text) as a
@@ -393,7 +427,7 @@ async fn as_jsonrpc_error(resp: Response) -> Response {
         StatusCode::NOT_FOUND => SESSION_NOT_FOUND,
         StatusCode::UNAUTHORIZED => UNAUTHORIZED,
         StatusCode::FORBIDDEN => FORBIDDEN,
-        s if s.is_server_error() => -32603,
+        s if s.is_server_error() => INTERNAL_ERROR,
         _ => INVALID_REQUEST,
     };
     let message = if text.trim().is_empty() {

@@ -6,5 +6,6 @@
 pub mod http;
 mod priming;
 mod revision;
+mod scope_gate;
 pub mod server;
 mod session_store;

@@ -87,6 +87,9 @@ fn principal(ctx: &RequestContext<RoleServer>) -> Result<Principal, McpError> {
         })
 }
 
+/// What listing and reading item resources needs.
+pub(super) const RESOURCE_PERMISSION: Permission = Permission::ReadItems;
+
 fn require(principal: &Principal, permission: Permission) -> Result<(), McpError> {
     if principal.has(permission) {
         Ok(())
@@ -273,7 +276,7 @@ impl ServerHandler for McpServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         let principal = principal(&ctx)?;
-        require(&principal, Permission::ReadItems)?;
+        require(&principal, RESOURCE_PERMISSION)?;
         let offset = offset_of(request.as_ref())?.min(LISTED_ITEMS);
         let filter = ItemFilter {
             sort: ItemSort::NewestFirst,
@@ -324,7 +327,7 @@ impl ServerHandler for McpServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         let principal = principal(&ctx)?;
-        require(&principal, Permission::ReadItems)?;
+        require(&principal, RESOURCE_PERMISSION)?;
         let not_found = || {
             McpError::resource_not_found(
                 format!("no resource {}", request.uri),

@@ -15,7 +15,7 @@ use crate::auth::api_key;
 use crate::auth::{AuthMethod, Principal};
 use crate::config::{ApiKeyPolicy, MAX_KEY_DAYS};
 use crate::domain::validation::FieldErrors;
-use crate::domain::{ApiKey, AuditKind, Permission, User, time};
+use crate::domain::{ApiKey, AuditKind, Permission, Role, Scopes, User, time};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
@@ -41,25 +41,76 @@ pub struct MintedKey {
     pub secret: String,
 }
 
-/// A key that may be made: its label and when it expires.
+/// A key that may be made: its label, when it expires and its scopes.
 #[derive(Debug)]
 pub struct KeyPlan {
     name: String,
     expires_at: Option<DateTime<Utc>>,
+    scopes: Option<Scopes>,
 }
 
-/// Checks a key's label (1-100 characters) and the `lifetime` asked
-/// under `policy`, reporting every bad field.
+/// The scopes asked for a new key, and the most it may carry.
+#[derive(Debug, Clone, Copy)]
+pub struct ScopeRequest {
+    /// The scopes asked; `None` is the owner's whole role.
+    pub asked: Option<Scopes>,
+    /// What whoever makes the key may pass on: the owner's role, narrowed
+    /// by the scopes of the credential making it.
+    pub allowed: Scopes,
+}
+
+impl ScopeRequest {
+    /// A key for an owner of `role`, with `asked` scopes or the whole role.
+    pub fn for_role(role: Role, asked: Option<Scopes>) -> Self {
+        Self {
+            asked,
+            allowed: Scopes::granted_by(role),
+        }
+    }
+
+    /// A key made by `principal` for themselves: their credential's scopes
+    /// unless they ask for fewer.
+    pub fn by(principal: &Principal, asked: Option<Scopes>) -> Self {
+        Self {
+            asked: asked.or(principal.scopes),
+            allowed: Permission::ALL
+                .into_iter()
+                .filter(|p| principal.has(*p))
+                .collect(),
+        }
+    }
+}
+
+/// Checks a key's label (1-100 characters), the `lifetime` asked under
+/// `policy` and its scopes, reporting every bad field.
 pub fn plan(
     policy: &ApiKeyPolicy,
     name: &str,
     lifetime: Lifetime,
+    scopes: ScopeRequest,
     now: DateTime<Utc>,
 ) -> Result<KeyPlan, ApiError> {
     let mut errors = FieldErrors::default();
     let name = name.trim();
     if !(1..=100).contains(&name.chars().count()) {
         errors.push("name", "must be 1 to 100 characters long");
+    }
+    if let Some(asked) = scopes.asked {
+        let beyond = asked.beyond(scopes.allowed);
+        if asked.is_empty() {
+            errors.push(
+                "scopes",
+                "must name at least one scope; leave it out for the whole role",
+            );
+        } else if !beyond.is_empty() {
+            errors.push(
+                "scopes",
+                format!(
+                    "{beyond} cannot be granted: this key may carry at most {}",
+                    scopes.allowed
+                ),
+            );
+        }
     }
     if lifetime.never {
         if lifetime.days.is_some() {
@@ -84,6 +135,7 @@ pub fn plan(
         name: name.to_owned(),
         expires_at: (!lifetime.never)
             .then(|| now + Duration::days(lifetime.days.unwrap_or(policy.default_days))),
+        scopes: scopes.asked,
     })
 }
 
@@ -133,12 +185,13 @@ pub async fn mint(
         last_used_at: None,
         expires_at: planned.expires_at,
         revoked_at: None,
+        scopes: planned.scopes,
     };
     store.create_api_key(&key).await?;
     tracing::info!(user_id = %user.id, key_id = %key.id, "API key created");
     let details = json!({
         "key_id": key.id, "owner_id": user.id, "name": key.name, "prefix": key.prefix,
-        "expires_at": key.expires_at,
+        "expires_at": key.expires_at, "scopes": key.scopes.map(|s| s.to_string()),
     });
     crate::audit::record(
         store,
@@ -218,11 +271,15 @@ mod tests {
         never_allowed: false,
     };
 
+    fn whole_role() -> ScopeRequest {
+        ScopeRequest::for_role(Role::User, None)
+    }
+
     #[test]
     fn keys_expire_by_default_and_never_only_where_allowed() {
         let now = time::now();
         let expiry = |policy: &ApiKeyPolicy, lifetime| {
-            plan(policy, "laptop", lifetime, now).map(|p| p.expires_at)
+            plan(policy, "laptop", lifetime, whole_role(), now).map(|p| p.expires_at)
         };
         let default = expiry(&POLICY, Lifetime::default()).unwrap();
         assert_eq!(default, Some(now + Duration::days(90)));
@@ -241,6 +298,27 @@ mod tests {
             never: false,
         };
         assert!(expiry(&allowing, too_long).is_err());
-        assert!(plan(&POLICY, " ", Lifetime::default(), now).is_err());
+        assert!(plan(&POLICY, " ", Lifetime::default(), whole_role(), now).is_err());
+    }
+
+    #[test]
+    fn a_key_carries_no_scope_its_maker_may_not_pass_on() {
+        let now = time::now();
+        let asking = |asked: &str| {
+            let scopes = ScopeRequest {
+                asked: Some(asked.parse().unwrap()),
+                ..whole_role()
+            };
+            plan(&POLICY, "agent", Lifetime::default(), scopes, now).map(|p| p.scopes)
+        };
+        assert_eq!(
+            asking("read:items").unwrap(),
+            Some("read:items".parse().unwrap())
+        );
+        assert!(asking("").is_err(), "no scopes at all");
+        assert!(
+            asking("read:items manage:users").is_err(),
+            "beyond the role"
+        );
     }
 }

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::StoreResult;
-use crate::domain::{ApiKey, User};
+use super::{StoreError, StoreResult};
+use crate::domain::{ApiKey, Scopes, User};
 
 /// Reads and writes API keys (their hashes; never the keys).
 #[async_trait]
@@ -36,4 +36,13 @@ pub trait ApiKeyStore {
 
     /// Records use of a key, at most once a minute so reads stay reads.
     async fn touch_api_key(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+}
+
+/// A key's stored `scopes` column (NULL: the owner's whole role).
+pub(crate) fn stored_scopes(text: Option<&str>) -> StoreResult<Option<Scopes>> {
+    text.map(|text| {
+        text.parse()
+            .map_err(|e| StoreError::Other(format!("bad stored scopes {text:?}: {e}")))
+    })
+    .transpose()
 }

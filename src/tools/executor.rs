@@ -18,7 +18,7 @@ use crate::auth::{AuthMethod, Principal};
 use crate::domain::bounded::{self, MAX_AUDIT_ARGUMENTS, MAX_ERROR_CHARS};
 use crate::domain::session::{MAX_SESSION_ID, is_session_shaped};
 use crate::domain::validation::FieldError;
-use crate::domain::{AuditEntry, AuditKind, Outcome, Permission, Surface, time};
+use crate::domain::{AuditEntry, AuditKind, Outcome, Scopes, Surface, time};
 use crate::error::ApiError;
 use crate::request::RequestInfo;
 use crate::service::call_limit;
@@ -97,6 +97,15 @@ pub enum ToolError {
     /// The caller lacks a permission for the tool or its target.
     #[error("{0}")]
     Denied(String),
+    /// The caller's role allows the tool but their credential's scopes do
+    /// not: it needs `needed`.
+    #[error(
+        "this credential's scopes do not include {needed}, which this tool needs; use a token or API key that has them"
+    )]
+    InsufficientScope {
+        /// Every scope the tool needs.
+        needed: Scopes,
+    },
     /// The arguments are invalid.
     #[error("invalid arguments: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
@@ -123,6 +132,7 @@ impl From<ToolError> for ApiError {
                 ApiError::NotFound(err.to_string())
             }
             ToolError::Denied(message) => ApiError::Forbidden(message),
+            ToolError::InsufficientScope { needed } => ApiError::InsufficientScope { needed },
             ToolError::Invalid(errors) => ApiError::Validation(errors),
             ToolError::RateLimited {
                 retry_after_secs, ..
@@ -233,7 +243,7 @@ impl Audit<'_> {
     async fn refuse(&self, err: ToolError) -> ToolError {
         let outcome = match &err {
             ToolError::UnknownTool(_) | ToolError::SessionNotFound => Outcome::NotFound,
-            ToolError::Denied(_) => Outcome::Denied,
+            ToolError::Denied(_) | ToolError::InsufficientScope { .. } => Outcome::Denied,
             ToolError::Invalid(_) => Outcome::Invalid,
             ToolError::RateLimited { .. } => Outcome::RateLimited,
             ToolError::Internal(_) => Outcome::Error,
@@ -275,19 +285,19 @@ async fn touch_session(
         .await?)
 }
 
-/// Runs `tool_name` for `principal`.
-pub async fn execute(
-    state: &AppState,
-    principal: &Principal,
-    tool_name: &str,
-    arguments: Value,
-    origin: &CallOrigin,
-) -> Result<ToolOutcome, ToolError> {
+/// The tool called `tool_name` and the audit of a call of it.
+fn audited<'a>(
+    state: &'a AppState,
+    principal: &'a Principal,
+    tool_name: &'a str,
+    arguments: &Value,
+    origin: &'a CallOrigin,
+) -> (Option<&'static ToolSpec>, Audit<'a>) {
     let tool = registry().get(tool_name);
     // Each tool decides what of its arguments the audit row may keep; an
     // unknown tool's row keeps them all (secrets redacted).
     let kept = match tool {
-        Some(tool) => (tool.audit_view)(&arguments),
+        Some(tool) => (tool.audit_view)(arguments),
         None => arguments.clone(),
     };
     let audit = Audit {
@@ -298,6 +308,36 @@ pub async fn execute(
         arguments: bounded::stored_json(&kept, MAX_AUDIT_ARGUMENTS),
         started: Instant::now(),
     };
+    (tool, audit)
+}
+
+/// Makes the checks [`execute`] makes before a call runs, counting and
+/// recording a refusal as it does, without running the tool. The `/mcp`
+/// door screens a call this way when its refusal must be an HTTP status
+/// (a step-up challenge), which rmcp's answer could no longer be.
+pub async fn screen(
+    state: &AppState,
+    principal: &Principal,
+    tool_name: &str,
+    arguments: &Value,
+    origin: &CallOrigin,
+) -> Result<(), ToolError> {
+    let (tool, audit) = audited(state, principal, tool_name, arguments, origin);
+    match admit_and_check(&audit, tool, arguments).await {
+        Ok(()) => Ok(()),
+        Err(refused) => Err(audit.refuse(refused).await),
+    }
+}
+
+/// Runs `tool_name` for `principal`.
+pub async fn execute(
+    state: &AppState,
+    principal: &Principal,
+    tool_name: &str,
+    arguments: Value,
+    origin: &CallOrigin,
+) -> Result<ToolOutcome, ToolError> {
+    let (tool, audit) = audited(state, principal, tool_name, &arguments, origin);
     if let Err(refused) = admit_and_check(&audit, tool, &arguments).await {
         return Err(audit.refuse(refused).await);
     }
@@ -358,13 +398,14 @@ async fn admit_and_check(
     let Some(tool) = tool else {
         return Err(ToolError::UnknownTool(audit.tool.to_owned()));
     };
-    for permission in std::iter::once(&Permission::UseMcpTools).chain(tool.permissions) {
-        if !audit.principal.has(*permission) {
-            return Err(ToolError::Denied(format!(
-                "permission {permission} is required for tool {}",
-                tool.name
-            )));
-        }
+    if let Some(needed) = tool.scope_shortfall(audit.principal) {
+        return Err(ToolError::InsufficientScope { needed });
+    }
+    if let Some(permission) = tool.needs().find(|p| !audit.principal.has(*p)) {
+        return Err(ToolError::Denied(format!(
+            "permission {permission} is required for tool {}",
+            tool.name
+        )));
     }
     validate(tool, arguments).map_err(ToolError::Invalid)?;
     if let Some(id) = &audit.call.session_id

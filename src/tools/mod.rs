@@ -12,7 +12,7 @@ pub mod registry;
 mod session_context;
 mod users;
 
-pub use executor::{CallOrigin, ToolError, ToolOutcome, execute};
+pub use executor::{CallOrigin, ToolError, ToolOutcome, execute, screen};
 pub use registry::{Annotations, Registry, ToolCategory, ToolSpec, registry};
 
 use std::future::Future;

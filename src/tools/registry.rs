@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::ToolFn;
 use crate::auth::Principal;
-use crate::domain::{Permission, Role};
+use crate::domain::{Permission, Scopes};
 
 /// Groups of tools (the tutorial's categories).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, poem_openapi::Enum)]
@@ -76,15 +76,21 @@ impl ToolSpec {
         self
     }
 
-    /// Whether `principal` may call this tool.
+    /// Whether `principal` may call this tool: their role and their
+    /// credential's scopes allow `use:mcp_tools` and the tool's permissions.
     pub fn allowed_for(&self, principal: &Principal) -> bool {
-        self.visible_to_role(principal.user.role)
+        self.needs().all(|p| principal.has(p))
     }
 
-    /// Whether accounts of `role` may use this tool (visibility depends on
-    /// the role alone).
-    pub fn visible_to_role(&self, role: Role) -> bool {
-        role.grants(Permission::UseMcpTools) && self.permissions.iter().all(|p| role.grants(*p))
+    /// The scopes a call of this tool needs, when `principal`'s role
+    /// allows the call and only their credential's scopes refuse it.
+    pub fn scope_shortfall(&self, principal: &Principal) -> Option<Scopes> {
+        principal.scope_shortfall(self.needs().collect())
+    }
+
+    /// Every permission a call of this tool needs.
+    pub fn needs(&self) -> impl Iterator<Item = Permission> + '_ {
+        std::iter::once(Permission::UseMcpTools).chain(self.permissions.iter().copied())
     }
 }
 

@@ -9,6 +9,7 @@ use super::checked::{self, sqlite_row};
 use super::users::UserRow;
 use super::{SqliteStore, parse_time, parse_uuid};
 use crate::domain::{ApiKey, User, time};
+use crate::store::api_keys::stored_scopes;
 use crate::store::{ApiKeyStore, StoreError, StoreResult};
 
 struct KeyRow {
@@ -21,6 +22,7 @@ struct KeyRow {
     last_used_at: Option<String>,
     expires_at: Option<String>,
     revoked_at: Option<String>,
+    scopes: Option<String>,
 }
 
 impl TryFrom<KeyRow> for ApiKey {
@@ -34,6 +36,7 @@ impl TryFrom<KeyRow> for ApiKey {
             last_used_at: row.last_used_at.as_deref().map(parse_time).transpose()?,
             expires_at: row.expires_at.as_deref().map(parse_time).transpose()?,
             revoked_at: row.revoked_at.as_deref().map(parse_time).transpose()?,
+            scopes: stored_scopes(row.scopes.as_deref())?,
             name: row.name,
             prefix: row.prefix,
             key_hash: row.key_hash,
@@ -52,6 +55,7 @@ sqlite_row! {
         key_last_used_at: Option<String>,
         key_expires_at: Option<String>,
         key_revoked_at: Option<String>,
+        key_scopes: Option<String>,
         id: String,
         username: String,
         email: String,
@@ -78,6 +82,7 @@ impl KeyOwnerRow {
             last_used_at: self.key_last_used_at,
             expires_at: self.key_expires_at,
             revoked_at: self.key_revoked_at,
+            scopes: self.key_scopes,
         };
         let user = UserRow {
             id: self.id,
@@ -103,16 +108,18 @@ impl ApiKeyStore for SqliteStore {
         let user_id = key.user_id.hyphenated().to_string();
         let created_at = time::to_text(key.created_at);
         let expires_at = key.expires_at.map(time::to_text);
+        let scopes = key.scopes.map(|s| s.to_string());
         sqlx::query!(
-            "INSERT INTO api_keys (id, user_id, name, prefix, key_hash, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO api_keys (id, user_id, name, prefix, key_hash, created_at, expires_at, scopes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             id,
             user_id,
             key.name,
             key.prefix,
             key.key_hash,
             created_at,
-            expires_at
+            expires_at,
+            scopes
         )
         .execute(&mut *self.sqlx_writer().await?)
         .await?;
@@ -123,7 +130,7 @@ impl ApiKeyStore for SqliteStore {
         let user_id = user_id.hyphenated().to_string();
         sqlx::query_as!(
             KeyRow,
-            "SELECT id, user_id, name, prefix, key_hash, created_at, last_used_at, expires_at, revoked_at
+            "SELECT id, user_id, name, prefix, key_hash, created_at, last_used_at, expires_at, revoked_at, scopes
              FROM api_keys WHERE user_id = ?1 ORDER BY created_at DESC, id",
             user_id
         )
@@ -158,7 +165,7 @@ impl ApiKeyStore for SqliteStore {
         }
         sqlx::query_as!(
             KeyRow,
-            "SELECT id, user_id, name, prefix, key_hash, created_at, last_used_at, expires_at, revoked_at
+            "SELECT id, user_id, name, prefix, key_hash, created_at, last_used_at, expires_at, revoked_at, scopes
              FROM api_keys WHERE id = ?1",
             id
         )
@@ -201,7 +208,7 @@ impl ApiKeyStore for SqliteStore {
                     r#"SELECT k.id AS key_id, k.name AS key_name, k.prefix AS key_prefix,
                               k.key_hash, k.created_at AS key_created_at,
                               k.last_used_at AS key_last_used_at, k.expires_at AS key_expires_at,
-                              k.revoked_at AS key_revoked_at,
+                              k.revoked_at AS key_revoked_at, k.scopes AS key_scopes,
                               u.id, u.username, u.email, u.full_name, u.role, u.password_hash,
                               u.is_active AS "is_active: bool", u.token_version, u.created_at,
                               u.updated_at, u.last_login_at

@@ -17,6 +17,7 @@ use crate::auth::client_addr::client_addr;
 use crate::error::{ApiError, error_response};
 use crate::mcp::http::McpEndpoint;
 use crate::nul_guard::reject_nul;
+use crate::oauth::register::RegisterEndpoint;
 use crate::request::{REQUEST_ID, RequestInfo, read_body, serve_as, surface_of};
 use crate::state::AppState;
 
@@ -57,6 +58,7 @@ pub fn build(
 
     let routes = Route::new()
         .at("/mcp", McpEndpoint::new(state.clone(), shutdown))
+        .at("/oauth/register", RegisterEndpoint::new(state.clone()))
         .nest("/docs", docs)
         .at("/openapi.json", spec)
         .nest("/", api);

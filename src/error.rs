@@ -88,12 +88,55 @@ pub enum ApiError {
         /// Seconds until a retry may succeed.
         retry_after_secs: u64,
     },
+    /// An OAuth endpoint refuses the request in its RFC's words.
+    #[error("{description}")]
+    OAuth {
+        /// The RFC's error code.
+        error: OAuthError,
+        /// What is wrong, for the client's developer.
+        description: String,
+    },
     /// The database cannot be reached.
     #[error("the database is unavailable")]
     Unavailable,
     /// A bug or an unexpected failure; the cause is logged, never returned.
     #[error("internal error")]
     Internal(String),
+}
+
+/// The error codes of the OAuth endpoints (RFC 6749 section 5.2, RFC 7591
+/// section 3.2.2, RFC 7009).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthError {
+    /// The request is missing a parameter or is malformed.
+    InvalidRequest,
+    /// The client is unknown, disabled, or failed to authenticate.
+    InvalidClient,
+    /// A code or refresh token is invalid, expired, spent or another's.
+    InvalidGrant,
+    /// The grant type is not one this server issues.
+    UnsupportedGrantType,
+    /// A requested scope is unknown or not allowed.
+    InvalidScope,
+    /// A registered redirect URI is not acceptable.
+    InvalidRedirectUri,
+    /// Other client metadata is not acceptable.
+    InvalidClientMetadata,
+}
+
+impl OAuthError {
+    /// The code as the RFCs spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest => "invalid_request",
+            OAuthError::InvalidClient => "invalid_client",
+            OAuthError::InvalidGrant => "invalid_grant",
+            OAuthError::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthError::InvalidScope => "invalid_scope",
+            OAuthError::InvalidRedirectUri => "invalid_redirect_uri",
+            OAuthError::InvalidClientMetadata => "invalid_client_metadata",
+        }
+    }
 }
 
 fn summarize(errors: &[FieldError]) -> String {
@@ -151,6 +194,11 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::OAuth {
+                error: OAuthError::InvalidClient,
+                ..
+            } => StatusCode::UNAUTHORIZED,
+            Self::OAuth { .. } => StatusCode::BAD_REQUEST,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -173,6 +221,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Validation(_) => "validation_error",
             Self::TooManyRequests { .. } => "too_many_requests",
+            Self::OAuth { error, .. } => error.as_str(),
             Self::Unavailable => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -201,6 +250,42 @@ impl ApiError {
             }
             _ => String::new(),
         }
+    }
+
+    /// The answer of an OAuth endpoint: this error with its usual status,
+    /// but in the RFCs' shape, `{"error", "error_description"}` (RFC 6749
+    /// section 5.2), never cached. An error that is not an [`ApiError::OAuth`]
+    /// gets the nearest RFC code.
+    pub fn oauth_response(&self) -> Response {
+        let request = current_request();
+        let request_id = request.as_ref().map(|r| r.request_id.as_str());
+        self.log_cause(request_id);
+        let error = match self {
+            Self::OAuth { error, .. } => error.as_str(),
+            Self::TooManyRequests { .. } | Self::Unavailable => "temporarily_unavailable",
+            Self::Internal(_) => "server_error",
+            Self::Unauthorized(_) | Self::InvalidToken(_) => "invalid_token",
+            Self::Forbidden(_) => "access_denied",
+            Self::InsufficientScope { .. } => "insufficient_scope",
+            _ => "invalid_request",
+        };
+        let body = serde_json::json!({
+            "error": error,
+            "error_description": self.public_message(request_id),
+        });
+        let mut resp = Response::builder()
+            .status(self.status())
+            .content_type("application/json")
+            .header(header::CACHE_CONTROL, "no-store")
+            .body(body.to_string());
+        if let Self::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+        {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, (*retry_after_secs).into());
+        }
+        resp
     }
 
     /// Logs the cause of an internal failure, which no client sees.
@@ -260,6 +345,9 @@ impl poem::error::ResponseError for ApiError {
     }
 
     fn as_response(&self) -> Response {
+        if let Self::OAuth { .. } = self {
+            return self.oauth_response();
+        }
         let body = serde_json::to_vec(&self.body()).unwrap_or_default();
         let mut resp = Response::builder()
             .status(self.status())

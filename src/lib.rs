@@ -29,6 +29,8 @@ pub mod mcp;
 pub mod metrics;
 /// Refuses NUL characters in requests, which Postgres cannot store.
 pub mod nul_guard;
+/// The OAuth 2.1 authorization server's endpoints, in their RFCs' shapes.
+pub mod oauth;
 /// Owner-only files: the data directory, the database, the secret.
 pub mod private_files;
 /// The request being served (id, client address, door) and the body reader.

@@ -11,7 +11,7 @@ use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use common::{Backend, TestDb, TestServer};
 use serde_json::Value;
 
-const MIGRATIONS: [&str; 14] = [
+const MIGRATIONS: [&str; 15] = [
     "V1__accounts",
     "V2__seed_accounts",
     "V3__items",
@@ -26,6 +26,7 @@ const MIGRATIONS: [&str; 14] = [
     "V12__usernames_ignore_case",
     "V13__price_walk_index",
     "V14__api_key_scopes",
+    "V15__oauth_clients",
 ];
 
 fn stdout(out: &std::process::Output) -> String {
@@ -99,6 +100,7 @@ async fn failed_migration_stops_at_the_last_good_version(backend: Backend) {
             "pending  V12__usernames_ignore_case",
             "pending  V13__price_walk_index",
             "pending  V14__api_key_scopes",
+            "pending  V15__oauth_clients",
         ]
     );
 }

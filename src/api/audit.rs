@@ -68,6 +68,9 @@ struct AuditEntryOut {
     /// The client's address.
     #[oai(nullable)]
     client_addr: Option<String>,
+    /// The OAuth client the event concerns, or that the caller came through.
+    #[oai(nullable)]
+    oauth_client_id: Option<String>,
     /// The previous row's hash.
     prev_hash: String,
     /// SHA-256 over `prev_hash` and this row's fields.
@@ -95,6 +98,7 @@ impl From<AuditRecord> for AuditEntryOut {
             request_id: e.request_id,
             client_request_id: e.client_request_id,
             client_addr: e.client_addr,
+            oauth_client_id: e.oauth_client_id,
             prev_hash: r.prev_hash,
             hash: r.hash,
         }

@@ -81,6 +81,8 @@ pub struct Event {
     pub session_id: Option<String>,
     /// Where it happened when no request is being served (`cli` if unset).
     pub surface: Option<Surface>,
+    /// The OAuth client concerned, if any.
+    pub oauth_client_id: Option<String>,
 }
 
 impl Event {
@@ -100,6 +102,7 @@ impl Event {
             error: None,
             session_id: None,
             surface: None,
+            oauth_client_id: None,
         }
     }
 
@@ -120,6 +123,12 @@ impl Event {
     /// the service itself).
     pub fn outside_requests_on(mut self, surface: Surface) -> Self {
         self.surface = Some(surface);
+        self
+    }
+
+    /// The same event about the OAuth client `client_id`.
+    pub fn about_client(mut self, client_id: &str) -> Self {
+        self.oauth_client_id = Some(client_id.to_owned());
         self
     }
 
@@ -193,7 +202,7 @@ pub fn entry_stamped(event: Event, stamp: Stamp) -> AuditEntry {
         request_id: stamp.request_id,
         client_addr: stamp.client_addr,
         approval_id: None,
-        oauth_client_id: None,
+        oauth_client_id: event.oauth_client_id,
         client_request_id: stamp.client_request_id,
     }
 }

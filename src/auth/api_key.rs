@@ -1,8 +1,6 @@
 //! API key material: `aiapi_` followed by 40 random base62 characters. Only
 //! its SHA-256 is stored; the key is shown once, when it is made.
 
-use rand::RngExt;
-
 /// Every key starts with this, so a bearer token can be told apart from a JWT.
 pub const KEY_PREFIX: &str = "aiapi_";
 const RANDOM_CHARS: usize = 40;
@@ -21,12 +19,7 @@ pub struct NewKey {
 
 /// Makes a new random key.
 pub fn generate() -> NewKey {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut rng = rand::rng();
-    let random: String = (0..RANDOM_CHARS)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect();
-    let key = format!("{KEY_PREFIX}{random}");
+    let key = format!("{KEY_PREFIX}{}", super::random::base62(RANDOM_CHARS));
     NewKey {
         prefix: key[..DISPLAY_CHARS].to_owned(),
         hash: hash(&key),

@@ -7,6 +7,7 @@ pub mod client_addr;
 pub mod jwt;
 pub mod password;
 mod principal;
+pub mod random;
 pub mod secret;
 pub mod throttle;
 

@@ -5,6 +5,7 @@ mod api_keys;
 mod audit;
 mod demo_data;
 mod migrate;
+mod oauth_clients;
 mod serve;
 mod users;
 
@@ -37,6 +38,9 @@ enum Command {
     /// Manage API keys (create, list, revoke).
     #[command(name = "api-keys", after_help = ENVIRONMENT_HELP)]
     ApiKeys(api_keys::ApiKeysArgs),
+    /// Manage OAuth clients (create, list, disable).
+    #[command(name = "oauth-clients", after_help = ENVIRONMENT_HELP)]
+    OAuthClients(oauth_clients::OAuthClientsArgs),
     /// Export or verify the audit log.
     #[command(after_help = ENVIRONMENT_HELP)]
     Audit(audit::AuditArgs),
@@ -72,6 +76,7 @@ pub async fn run() -> ExitCode {
         Some(Command::Migrate(args)) => migrate::run(args).await,
         Some(Command::Users(args)) => users::run(args).await,
         Some(Command::ApiKeys(args)) => api_keys::run(args).await,
+        Some(Command::OAuthClients(args)) => oauth_clients::run(args).await,
         Some(Command::Audit(args)) => audit::run(args).await,
         Some(Command::DemoData(args)) => demo_data::run(args).await,
     };

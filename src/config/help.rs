@@ -51,6 +51,11 @@ Environment variables (flags win over them):
   AIAPI_MAX_SESSIONS_PER_USER   open sessions one user may hold [default: 100]
   AIAPI_REGISTRATION            open | off (only admins create accounts) [default: open]
   AIAPI_REGISTRATIONS_PER_ADDR  registration attempts per address per hour [default: 20]
+  AIAPI_OAUTH_REGISTRATION      open | admin (manage:users only) | off: dynamic OAuth
+                                client registration [default: open]
+  AIAPI_OAUTH_REGISTRATIONS_PER_ADDR
+                                OAuth client registrations per address per hour
+                                [default: 10]
   AIAPI_API_KEY_DAYS            lifetime of a key made without one [default: 90]
   AIAPI_API_KEY_NEVER_EXPIRE    allow | refuse keys that never expire [default: refuse]
   AIAPI_METRICS                 1: serve /metrics to anyone; otherwise it needs

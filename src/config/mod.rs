@@ -6,6 +6,7 @@ mod api_keys;
 mod connections;
 mod help;
 mod jwt;
+mod oauth;
 mod registration;
 mod secret;
 mod vars;
@@ -17,6 +18,7 @@ use std::time::Duration;
 pub use api_keys::{ApiKeyPolicy, MAX_KEY_DAYS};
 pub use connections::ConnectionLimits;
 pub use help::ENVIRONMENT_HELP;
+pub use oauth::{ClientRegistration, OAuthPolicy};
 pub use registration::{Registration, RegistrationPolicy};
 pub use secret::{DatabaseUrl, Secret};
 pub use vars::{ConfigError, ProcessEnv, Vars};
@@ -103,6 +105,8 @@ pub struct ServeSettings {
     pub metrics_open: bool,
     /// Who may register, and how often.
     pub registration: RegistrationPolicy,
+    /// Who may register OAuth clients, and how often.
+    pub oauth: OAuthPolicy,
     /// The most open sessions one user may hold.
     pub max_sessions_per_user: i64,
     /// Client connection timeouts and caps.
@@ -268,6 +272,7 @@ impl ServeSettings {
             )?,
             tool_calls_per_minute: rate_limits(vars)?,
             registration: RegistrationPolicy::from_vars(vars)?,
+            oauth: OAuthPolicy::from_vars(vars)?,
             max_sessions_per_user: positive_var(
                 vars,
                 "AIAPI_MAX_SESSIONS_PER_USER",

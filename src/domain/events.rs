@@ -3,7 +3,7 @@
 //! against it and no event is written under a name nobody documented.
 
 /// Every event name besides tool names, grouped as the README lists them.
-pub const EVENT_NAMES: [&str; 31] = [
+pub const EVENT_NAMES: [&str; 33] = [
     // Accounts and credentials.
     "register",
     "login",
@@ -17,6 +17,9 @@ pub const EVENT_NAMES: [&str; 31] = [
     "api_key_created",
     "api_key_revoked",
     "api_keys_revoked",
+    // OAuth clients.
+    "oauth_client_registered",
+    "oauth_client_disabled",
     // User administration.
     "user_created",
     "user_role_changed",

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit_reads;
 pub mod call_limit;
 pub mod items;
+pub mod oauth;
 pub mod refusals;
 pub mod registration;
 pub mod session_context;

@@ -43,7 +43,13 @@ pub async fn admit(
                 .into(),
         ));
     }
-    count_attempt(state, addr, now).await?;
+    let limit = HourlyLimit {
+        label: "register",
+        per_hour: state.settings.registration.per_addr,
+        what: "registrations",
+        setting: "AIAPI_REGISTRATIONS_PER_ADDR",
+    };
+    count_attempt(state, &limit, addr, now).await?;
     if role != Role::User {
         let refused = "only an admin may register an account with a role other than user";
         let actor = caller.map_or_else(|| Actor::typed(username), Actor::principal);
@@ -58,18 +64,33 @@ pub async fn admit(
     Ok(())
 }
 
-/// Counts an attempt from `addr`, refusing with 429 past the limit.
-async fn count_attempt(
+/// A per-address hourly limit on attempts of one kind.
+pub struct HourlyLimit {
+    /// The counter's label, which keeps kinds apart.
+    pub label: &'static str,
+    /// Attempts allowed an hour.
+    pub per_hour: i64,
+    /// What is counted, as the refusal names it.
+    pub what: &'static str,
+    /// The setting that changes the limit.
+    pub setting: &'static str,
+}
+
+/// Counts an attempt from `addr` under `limit`, refusing with 429 past it.
+/// The counter lives in the database, so it holds across replicas.
+pub async fn count_attempt(
     state: &AppState,
+    limit: &HourlyLimit,
     addr: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let limit = state.settings.registration.per_addr;
+    let (what, setting) = (limit.what, limit.setting);
     let window = Duration::minutes(REGISTRATION_WINDOW_MINUTES);
     let key = hashed_key(
-        "register",
+        limit.label,
         &[&addr.map(|a| a.to_string()).unwrap_or_default()],
     );
+    let limit = limit.per_hour;
     let policy = FailurePolicy {
         window_start_after: now - window,
         limit: limit + 1,
@@ -79,10 +100,7 @@ async fn count_attempt(
     if counted.failures > limit {
         let until = counted.locked_until.unwrap_or(now + window);
         return Err(ApiError::TooManyRequests {
-            detail: format!(
-                "too many registrations from this address ({limit} an hour, \
-                 AIAPI_REGISTRATIONS_PER_ADDR)"
-            ),
+            detail: format!("too many {what} from this address ({limit} an hour, {setting})"),
             retry_after_secs: (until - now).num_seconds().max(1) as u64,
         });
     }

@@ -9,6 +9,7 @@ mod count_cache;
 mod error;
 mod items;
 pub mod migrate;
+mod oauth_clients;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod rate_limits;
@@ -38,6 +39,7 @@ pub use items::{
     TrendPoint,
 };
 pub use migrate::{MigrationState, MigrationStatus};
+pub use oauth_clients::OAuthClientStore;
 pub use rate_limits::{CallWindow, RateLimitStore};
 pub use sessions::{NewSession, SessionStore};
 pub use throttle::{FailurePolicy, KeyState, ThrottleStore};
@@ -95,6 +97,7 @@ pub enum Creation {
 pub trait Store:
     UserStore
     + ApiKeyStore
+    + OAuthClientStore
     + TokenStore
     + ThrottleStore
     + ItemStore

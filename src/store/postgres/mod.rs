@@ -4,6 +4,7 @@
 mod api_keys;
 mod audit;
 mod items;
+mod oauth_clients;
 mod price_analysis;
 mod rate_limits;
 mod sessions;

@@ -19,6 +19,7 @@ mod item_listing;
 mod item_search;
 mod items;
 mod migration_checks;
+mod oauth_clients;
 mod price_analysis;
 mod rate_limits;
 mod sessions;

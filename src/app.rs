@@ -18,8 +18,12 @@ use crate::error::{ApiError, error_response};
 use crate::mcp::http::McpEndpoint;
 use crate::nul_guard::reject_nul;
 use crate::oauth::register::RegisterEndpoint;
+use crate::oauth::revoke::RevokeEndpoint;
+use crate::oauth::token::TokenEndpoint;
 use crate::request::{REQUEST_ID, RequestInfo, read_body, serve_as, surface_of};
 use crate::state::AppState;
+use crate::web::Stylesheet;
+use crate::web::flow::FlowPages;
 
 /// The methods the API and `/mcp` answer, the only ones CORS allows.
 const CORS_METHODS: [Method; 6] = [
@@ -59,6 +63,13 @@ pub fn build(
     let routes = Route::new()
         .at("/mcp", McpEndpoint::new(state.clone(), shutdown))
         .at("/oauth/register", RegisterEndpoint::new(state.clone()))
+        .at("/oauth/token", TokenEndpoint::new(state.clone()))
+        .at("/oauth/revoke", RevokeEndpoint::new(state.clone()))
+        .at("/oauth/authorize", FlowPages::new(state.clone()))
+        .at("/oauth/login", FlowPages::new(state.clone()))
+        .at("/oauth/consent", FlowPages::new(state.clone()))
+        .at("/oauth/signout", FlowPages::new(state.clone()))
+        .at("/static/style.css", Stylesheet)
         .nest("/docs", docs)
         .at("/openapi.json", spec)
         .nest("/", api);

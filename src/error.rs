@@ -118,6 +118,8 @@ pub enum OAuthError {
     UnsupportedGrantType,
     /// A requested scope is unknown or not allowed.
     InvalidScope,
+    /// The `resource` is not this server's (RFC 8707).
+    InvalidTarget,
     /// A registered redirect URI is not acceptable.
     InvalidRedirectUri,
     /// Other client metadata is not acceptable.
@@ -133,6 +135,7 @@ impl OAuthError {
             OAuthError::InvalidGrant => "invalid_grant",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::InvalidScope => "invalid_scope",
+            OAuthError::InvalidTarget => "invalid_target",
             OAuthError::InvalidRedirectUri => "invalid_redirect_uri",
             OAuthError::InvalidClientMetadata => "invalid_client_metadata",
         }

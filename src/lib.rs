@@ -53,3 +53,5 @@ pub mod telemetry;
 pub mod tools;
 /// The views of items and users every door shows.
 pub mod views;
+/// Server-rendered pages (the OAuth flow's sign-in and consent).
+pub mod web;

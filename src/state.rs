@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::derived::FlowKeys;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Passwords;
 use crate::auth::throttle::LoginThrottle;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub api_keys: ApiKeyPolicy,
     /// Token signing and verification.
     pub jwt: JwtKeys,
+    /// The keys of the OAuth flow (codes, CSRF, browser sessions).
+    pub flow: FlowKeys,
     /// The bounded password hashing pool.
     pub passwords: Passwords,
     /// Failed-login limits.

@@ -11,7 +11,7 @@ use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use common::{Backend, TestDb, TestServer};
 use serde_json::Value;
 
-const MIGRATIONS: [&str; 15] = [
+const MIGRATIONS: [&str; 16] = [
     "V1__accounts",
     "V2__seed_accounts",
     "V3__items",
@@ -27,6 +27,7 @@ const MIGRATIONS: [&str; 15] = [
     "V13__price_walk_index",
     "V14__api_key_scopes",
     "V15__oauth_clients",
+    "V16__oauth_flow",
 ];
 
 fn stdout(out: &std::process::Output) -> String {
@@ -101,6 +102,7 @@ async fn failed_migration_stops_at_the_last_good_version(backend: Backend) {
             "pending  V13__price_walk_index",
             "pending  V14__api_key_scopes",
             "pending  V15__oauth_clients",
+            "pending  V16__oauth_flow",
         ]
     );
 }

@@ -14,8 +14,8 @@ use super::security::Auth;
 use super::users::UserCreate;
 use super::{ApiTags, Message};
 use crate::audit::{Actor, Event};
+use crate::auth::authenticate;
 use crate::auth::client_addr::client_addr;
-use crate::auth::{AuthMethod, authenticate};
 use crate::domain::credentials::{Email, MAX_PASSWORD_BYTES, Password, Username, parse_full_name};
 use crate::domain::validation::FieldErrors;
 use crate::domain::{AuditKind, Role, User, time};
@@ -149,9 +149,14 @@ impl AuthApi {
         let state = &self.state;
         let role = body.0.role.unwrap_or(Role::User);
         // Credentials are optional here: only an admin's change anything.
-        let caller = authenticate(&state.jwt, state.store.as_ref(), req.headers())
-            .await
-            .ok();
+        let caller = authenticate(
+            &state.jwt,
+            state.store.as_ref(),
+            req.headers(),
+            &state.settings.rest_resource(),
+        )
+        .await
+        .ok();
         let addr = client_addr(req, &state.settings.trusted_proxies);
         registration::admit(
             state,
@@ -225,13 +230,7 @@ impl AuthApi {
             let actor = Actor::principal(&auth.0);
             api_keys::revoke_all(state.store.as_ref(), actor, user, "logout_all").await?;
         }
-        if let AuthMethod::Bearer {
-            jti,
-            family,
-            expires_at,
-            ..
-        } = auth.0.method
-        {
+        if let Some((jti, family, expires_at)) = auth.0.method.token() {
             tokens::revoke_access(state, user.id, jti, expires_at, "logout").await?;
             tokens::revoke_family(state, user.id, family, "logout").await?;
         }

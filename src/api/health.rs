@@ -129,9 +129,14 @@ impl HealthApi {
     #[oai(path = "/metrics", method = "get")]
     async fn metrics(&self, req: &Request) -> ApiResult<MetricsResponse> {
         if !self.state.settings.metrics_open {
-            authenticate(&self.state.jwt, self.state.store.as_ref(), req.headers())
-                .await?
-                .require(Permission::ReadAudit)?;
+            authenticate(
+                &self.state.jwt,
+                self.state.store.as_ref(),
+                req.headers(),
+                &self.state.settings.rest_resource(),
+            )
+            .await?
+            .require(Permission::ReadAudit)?;
         }
         let (in_use, idle) = self.state.store.pool_connections();
         Ok(MetricsResponse::Ok(PlainText(

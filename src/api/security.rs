@@ -91,7 +91,13 @@ impl<'a> ApiExtractor<'a> for Auth {
             .data::<Arc<AppState>>()
             .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
         Ok(Auth(
-            authenticate(&state.jwt, state.store.as_ref(), req.headers()).await?,
+            authenticate(
+                &state.jwt,
+                state.store.as_ref(),
+                req.headers(),
+                &state.settings.rest_resource(),
+            )
+            .await?,
         ))
     }
 }

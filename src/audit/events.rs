@@ -9,7 +9,7 @@ use std::time::Instant;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::auth::{AuthMethod, Principal};
+use crate::auth::Principal;
 use crate::domain::bounded::{self, MAX_AUDIT_ARGUMENTS, MAX_ERROR_CHARS};
 use crate::domain::{AuditEntry, AuditKind, Outcome, Surface, User, time};
 use crate::request::{RequestInfo, current_request};
@@ -22,20 +22,19 @@ pub struct Actor {
     username: Option<String>,
     auth_method: Option<String>,
     api_key_id: Option<Uuid>,
+    oauth_client_id: Option<String>,
 }
 
 impl Actor {
     /// An authenticated caller.
     pub fn principal(principal: &Principal) -> Self {
-        let (method, key) = match &principal.method {
-            AuthMethod::Bearer { .. } => ("bearer", None),
-            AuthMethod::ApiKey { id } => ("api_key", Some(*id)),
-        };
+        let method = &principal.method;
         Self {
             user_id: Some(principal.user.id),
             username: Some(principal.user.username.clone()),
-            auth_method: Some(method.into()),
-            api_key_id: key,
+            auth_method: Some(method.as_str().into()),
+            api_key_id: method.api_key(),
+            oauth_client_id: method.oauth_client().map(str::to_owned),
         }
     }
 
@@ -202,7 +201,7 @@ pub fn entry_stamped(event: Event, stamp: Stamp) -> AuditEntry {
         request_id: stamp.request_id,
         client_addr: stamp.client_addr,
         approval_id: None,
-        oauth_client_id: event.oauth_client_id,
+        oauth_client_id: event.oauth_client_id.or(event.actor.oauth_client_id),
         client_request_id: stamp.client_request_id,
     }
 }

@@ -51,13 +51,44 @@ pub struct Claims {
     pub auth_time: i64,
     /// Expires at (seconds since the epoch).
     pub exp: i64,
-    /// Always `aiapi`.
+    /// `aiapi` for a login's tokens; `AIAPI_PUBLIC_URL` for the
+    /// authorization server's.
     pub iss: String,
-    /// Always `aiapi`.
+    /// `aiapi` for a login's tokens; the resource (RFC 8707) an OAuth
+    /// token was issued for.
     pub aud: String,
+    /// An OAuth token's scopes, space-separated; absent: the whole role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The OAuth client a token was issued to; absent for a login's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// What an OAuth token is bound to.
+#[derive(Debug, Clone)]
+pub struct OAuthBinding {
+    /// The authorization server (`AIAPI_PUBLIC_URL`).
+    pub issuer: String,
+    /// The resource the token is for.
+    pub resource: String,
+    /// Its scopes, if narrower than the role.
+    pub scope: Option<String>,
+    /// The client it is issued to.
+    pub client_id: String,
 }
 
 impl Claims {
+    /// Whether the token may authenticate a request to `resource`: a
+    /// login's token anywhere, an OAuth token only at the resource it was
+    /// issued for.
+    pub fn accepted_at(&self, resource: &str) -> bool {
+        match self.client_id {
+            None => self.iss == ISSUER && self.aud == ISSUER,
+            Some(_) => self.iss != ISSUER && self.aud == resource,
+        }
+    }
+
     /// When the token expires.
     pub fn expires_at(&self) -> DateTime<Utc> {
         DateTime::from_timestamp(self.exp, 0).unwrap_or_default()
@@ -128,6 +159,17 @@ impl JwtKeys {
         }
     }
 
+    /// Also accepts the tokens the authorization server `issuer` issues for
+    /// `resources` (each token is then checked against the resource it is
+    /// presented to, see [`Claims::accepted_at`]).
+    pub fn accepting_oauth(mut self, issuer: &str, resources: &[String]) -> Self {
+        self.validation.set_issuer(&[ISSUER, issuer]);
+        let mut audiences = vec![ISSUER.to_owned()];
+        audiences.extend(resources.iter().cloned());
+        self.validation.set_audience(&audiences);
+        self
+    }
+
     /// Signs a token of `token_type` for `user`, in refresh family `family`,
     /// of a login that checked the password at `auth_time`.
     pub fn issue(
@@ -137,6 +179,20 @@ impl JwtKeys {
         family: Uuid,
         now: DateTime<Utc>,
         auth_time: DateTime<Utc>,
+    ) -> IssuedToken {
+        self.issue_bound(user, token_type, family, now, auth_time, None)
+    }
+
+    /// Like [`Self::issue`], bound to an OAuth client and resource when
+    /// `binding` is given.
+    pub fn issue_bound(
+        &self,
+        user: &User,
+        token_type: TokenType,
+        family: Uuid,
+        now: DateTime<Utc>,
+        auth_time: DateTime<Utc>,
+        binding: Option<&OAuthBinding>,
     ) -> IssuedToken {
         let ttl = match token_type {
             TokenType::Access => self.access_ttl,
@@ -152,8 +208,10 @@ impl JwtKeys {
             iat: now.timestamp(),
             auth_time: auth_time.timestamp(),
             exp: (now + ttl).timestamp(),
-            iss: ISSUER.into(),
-            aud: ISSUER.into(),
+            iss: binding.map_or_else(|| ISSUER.into(), |b| b.issuer.clone()),
+            aud: binding.map_or_else(|| ISSUER.into(), |b| b.resource.clone()),
+            scope: binding.and_then(|b| b.scope.clone()),
+            client_id: binding.map(|b| b.client_id.clone()),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing with an in-memory key cannot fail");

@@ -4,6 +4,7 @@
 
 pub mod api_key;
 pub mod client_addr;
+pub mod derived;
 pub mod jwt;
 pub mod password;
 mod principal;

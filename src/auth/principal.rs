@@ -32,6 +32,17 @@ pub enum AuthMethod {
         /// The key's id.
         id: Uuid,
     },
+    /// An access token the authorization server issued to an OAuth client.
+    OAuth {
+        /// The token's id.
+        jti: Uuid,
+        /// The grant it descends from.
+        family: Uuid,
+        /// When it expires.
+        expires_at: DateTime<Utc>,
+        /// The client it was issued to.
+        client_id: String,
+    },
 }
 
 impl AuthMethod {
@@ -40,6 +51,43 @@ impl AuthMethod {
         match self {
             AuthMethod::Bearer { .. } => "bearer",
             AuthMethod::ApiKey { .. } => "api_key",
+            AuthMethod::OAuth { .. } => "oauth",
+        }
+    }
+
+    /// The access token the caller sent, if it was one: its id, family and
+    /// expiry.
+    pub fn token(&self) -> Option<(Uuid, Uuid, DateTime<Utc>)> {
+        match self {
+            AuthMethod::Bearer {
+                jti,
+                family,
+                expires_at,
+                ..
+            }
+            | AuthMethod::OAuth {
+                jti,
+                family,
+                expires_at,
+                ..
+            } => Some((*jti, *family, *expires_at)),
+            AuthMethod::ApiKey { .. } => None,
+        }
+    }
+
+    /// The API key the caller used, if any.
+    pub fn api_key(&self) -> Option<Uuid> {
+        match self {
+            AuthMethod::ApiKey { id } => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// The OAuth client the caller came through, if any.
+    pub fn oauth_client(&self) -> Option<&str> {
+        match self {
+            AuthMethod::OAuth { client_id, .. } => Some(client_id),
+            _ => None,
         }
     }
 }
@@ -79,11 +127,12 @@ impl Principal {
     }
 
     /// Whether the caller typed their password within `within` of `now`:
-    /// only a password login counts, never an API key.
+    /// only a password login's token counts, never an API key or an OAuth
+    /// client's token.
     pub fn logged_in_within(&self, within: chrono::Duration, now: DateTime<Utc>) -> bool {
         match self.method {
             AuthMethod::Bearer { auth_time, .. } => now - auth_time <= within,
-            AuthMethod::ApiKey { .. } => false,
+            AuthMethod::ApiKey { .. } | AuthMethod::OAuth { .. } => false,
         }
     }
 
@@ -137,12 +186,15 @@ fn credential(headers: &HeaderMap) -> Result<Credential<'_>, ApiError> {
     }
 }
 
-/// Authenticates the request's credentials: a bearer access JWT, an
-/// `X-API-Key`, or an API key sent as a bearer token.
+/// Authenticates the request's credentials for `resource` (the REST API's
+/// or `/mcp`'s, see [`crate::config::ServeSettings::mcp_resource`]): a
+/// bearer access JWT (a login's, or an OAuth client's issued for that
+/// resource), an `X-API-Key`, or an API key sent as a bearer token.
 pub async fn authenticate(
     jwt: &JwtKeys,
     store: &dyn Store,
     headers: &HeaderMap,
+    resource: &str,
 ) -> Result<Principal, ApiError> {
     let invalid = |what: &str| ApiError::InvalidToken(format!("the {what} is invalid"));
     let revoked = |what: &str| {
@@ -162,6 +214,11 @@ pub async fn authenticate(
                 ),
                 TokenError::Invalid | TokenError::WrongType => invalid("access token"),
             })?;
+            if !claims.accepted_at(resource) {
+                return Err(ApiError::InvalidToken(format!(
+                    "the access token was issued for another resource, not {resource}"
+                )));
+            }
             let check = store
                 .check_access_token(claims.sub, claims.jti, claims.fam)
                 .await?
@@ -169,6 +226,31 @@ pub async fn authenticate(
             let user = check.user;
             if check.revoked || !user.is_active || user.token_version != claims.ver {
                 return Err(revoked("access token"));
+            }
+            let expires_at = claims.expires_at();
+            if let Some(client_id) = claims.client_id {
+                // A revoked grant or a disabled client ends its tokens at once.
+                store
+                    .live_grant(claims.fam)
+                    .await?
+                    .filter(|g| g.client_id == client_id && g.user_id == user.id)
+                    .ok_or_else(|| revoked("access token"))?;
+                let scopes = claims
+                    .scope
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(|_| invalid("access token"))?;
+                return Ok(Principal {
+                    method: AuthMethod::OAuth {
+                        jti: claims.jti,
+                        family: claims.fam,
+                        expires_at,
+                        client_id,
+                    },
+                    user,
+                    scopes,
+                });
             }
             Ok(Principal {
                 method: AuthMethod::Bearer {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use clap::Args;
 
 use super::{CliError, common_settings, open_or_create_store};
+use crate::auth::derived::FlowKeys;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Passwords;
 use crate::auth::throttle::LoginThrottle;
@@ -89,7 +90,12 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
             &settings.jwt_previous_secrets,
             chrono::Duration::from_std(settings.access_token_ttl).unwrap_or(chrono::Duration::MAX),
             chrono::Duration::from_std(settings.refresh_token_ttl).unwrap_or(chrono::Duration::MAX),
+        )
+        .accepting_oauth(
+            &settings.public_url,
+            &[settings.mcp_resource(), settings.rest_resource()],
         ),
+        flow: FlowKeys::new(&secret),
         passwords: Passwords::for_this_machine(),
         login_throttle: LoginThrottle {
             max_failures_per_user: settings.login_max_failures,

@@ -114,6 +114,17 @@ pub struct ServeSettings {
 }
 
 impl ServeSettings {
+    /// The resource (RFC 8707) that `/mcp` is: OAuth tokens for it name it
+    /// as their audience.
+    pub fn mcp_resource(&self) -> String {
+        format!("{}/mcp", self.public_url)
+    }
+
+    /// The resource that the REST API is.
+    pub fn rest_resource(&self) -> String {
+        self.public_url.clone()
+    }
+
     /// The per-minute tool call limit of `role`, if it has one.
     pub fn tool_call_limit(&self, role: crate::domain::Role) -> Option<i64> {
         self.tool_calls_per_minute

@@ -3,7 +3,7 @@
 //! against it and no event is written under a name nobody documented.
 
 /// Every event name besides tool names, grouped as the README lists them.
-pub const EVENT_NAMES: [&str; 33] = [
+pub const EVENT_NAMES: [&str; 42] = [
     // Accounts and credentials.
     "register",
     "login",
@@ -20,6 +20,15 @@ pub const EVENT_NAMES: [&str; 33] = [
     // OAuth clients.
     "oauth_client_registered",
     "oauth_client_disabled",
+    "oauth_consent_granted",
+    "oauth_consent_denied",
+    "oauth_code_issued",
+    "oauth_code_reuse",
+    "oauth_token_issued",
+    "oauth_token_refreshed",
+    "oauth_refresh_reuse",
+    "oauth_token_revoked",
+    "oauth_signed_out",
     // User administration.
     "user_created",
     "user_role_changed",

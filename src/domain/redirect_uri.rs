@@ -74,6 +74,27 @@ pub fn check(text: &str) -> Result<String, BadRedirectUri> {
     Ok(text.to_owned())
 }
 
+/// Whether `asked` (a request's `redirect_uri`) is `registered`: the same
+/// string, except that a loopback `http` URI matches on any port (RFC 8252
+/// section 7.3: a native app listens on whatever port is free).
+pub fn matches(registered: &str, asked: &str) -> bool {
+    if registered == asked {
+        return true;
+    }
+    let (Ok(registered), Ok(asked)) = (Url::parse(registered), Url::parse(asked)) else {
+        return false;
+    };
+    registered.scheme() == "http"
+        && asked.scheme() == "http"
+        && is_loopback(registered.host())
+        && registered.host() == asked.host()
+        && registered.path() == asked.path()
+        && registered.query() == asked.query()
+        && asked.fragment().is_none()
+        && asked.username().is_empty()
+        && asked.password().is_none()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +130,30 @@ mod tests {
             assert!(check(bad).is_err(), "{bad}");
         }
         assert!(check(&format!("https://a.example/{}", "x".repeat(2000))).is_err());
+    }
+
+    #[test]
+    fn only_loopback_redirects_match_on_another_port() {
+        assert!(matches("https://claude.ai/cb", "https://claude.ai/cb"));
+        assert!(!matches("https://claude.ai/cb", "https://claude.ai/cb/"));
+        assert!(!matches(
+            "https://claude.ai/cb",
+            "https://claude.ai:8443/cb"
+        ));
+        assert!(matches("http://127.0.0.1/cb", "http://127.0.0.1:53211/cb"));
+        assert!(matches(
+            "http://localhost:3000/cb",
+            "http://localhost:4000/cb"
+        ));
+        assert!(!matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:53211/other"
+        ));
+        assert!(!matches("http://127.0.0.1/cb", "http://localhost:53211/cb"));
+        assert!(!matches(
+            "http://127.0.0.1/cb",
+            "http://evil@127.0.0.1:1/cb"
+        ));
+        assert!(!matches("http://127.0.0.1/cb", "https://127.0.0.1:1/cb"));
     }
 }

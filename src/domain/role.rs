@@ -143,6 +143,22 @@ impl Permission {
     }
 }
 
+impl Permission {
+    /// What the permission lets an app do, in plain words, for the consent
+    /// page.
+    pub fn plain_words(self) -> &'static str {
+        match self {
+            Permission::ReadItems => "See the items in the catalogue",
+            Permission::WriteItems => "Create and change items",
+            Permission::DeleteItems => "Delete any item",
+            Permission::ManageUsers => "Create, change and deactivate user accounts",
+            Permission::UseMcpTools => "Use the AI tools and open sessions",
+            Permission::AdminMcp => "See and end everyone's sessions",
+            Permission::ReadAudit => "Read the audit log",
+        }
+    }
+}
+
 impl fmt::Display for Permission {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -238,16 +238,22 @@ impl McpEndpoint {
     /// The caller, who must hold `use:mcp_tools`; or the 401 or 403 that
     /// says how to get in.
     async fn authorize(&self, req: &Request) -> Result<Principal, Response> {
-        let principal =
-            match authenticate(&self.state.jwt, self.state.store.as_ref(), req.headers()).await {
-                Ok(principal) => principal,
-                Err(e) => {
-                    return Err(with_challenge(
-                        jsonrpc_error(StatusCode::UNAUTHORIZED, UNAUTHORIZED, &e.to_string()),
-                        &self.challenge(&e),
-                    ));
-                }
-            };
+        let principal = match authenticate(
+            &self.state.jwt,
+            self.state.store.as_ref(),
+            req.headers(),
+            &self.state.settings.mcp_resource(),
+        )
+        .await
+        {
+            Ok(principal) => principal,
+            Err(e) => {
+                return Err(with_challenge(
+                    jsonrpc_error(StatusCode::UNAUTHORIZED, UNAUTHORIZED, &e.to_string()),
+                    &self.challenge(&e),
+                ));
+            }
+        };
         if let Err(refusal) = principal.require(Permission::UseMcpTools) {
             // The challenge names the scope even when the role lacks it: the
             // client learns what the door needs either way.

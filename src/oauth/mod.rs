@@ -3,4 +3,7 @@
 //! REST API's, through [`crate::error::ApiError::oauth_response`]. The
 //! rules they apply are in [`crate::service::oauth`].
 
+mod form;
 pub mod register;
+pub mod revoke;
+pub mod token;

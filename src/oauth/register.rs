@@ -38,7 +38,14 @@ impl RegisterEndpoint {
         // Anyone may register on an open server, so a stale credential
         // sent along is no reason to refuse; on an admin-only one it is.
         let caller = if presented {
-            match authenticate(&state.jwt, state.store.as_ref(), headers).await {
+            match authenticate(
+                &state.jwt,
+                state.store.as_ref(),
+                headers,
+                &state.settings.rest_resource(),
+            )
+            .await
+            {
                 Ok(principal) => Some(principal),
                 Err(e) if state.settings.oauth.registration == ClientRegistration::Admin => {
                     return Err(e);

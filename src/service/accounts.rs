@@ -112,13 +112,26 @@ pub fn user_changed(
 /// as a wrong password, every attempt recorded except those the throttle
 /// refuses (their lock is recorded once), so an anonymous flood writes a
 /// bounded number of rows. Returns the user as of this login and a fresh
-/// token pair. The REST login and, later, the browser sign-in call this.
+/// token pair.
 pub async fn log_in(
     state: &AppState,
     typed: &str,
     password: &str,
     addr: Option<IpAddr>,
 ) -> Result<(User, TokenPair), ApiError> {
+    let user = check_login(state, typed, password, addr).await?;
+    let pair = tokens::issue_pair(state, &user).await?;
+    Ok((user, pair))
+}
+
+/// The login flow of [`log_in`] without the tokens: the browser sign-in of
+/// the OAuth flow starts a browser session instead.
+pub async fn check_login(
+    state: &AppState,
+    typed: &str,
+    password: &str,
+    addr: Option<IpAddr>,
+) -> Result<User, ApiError> {
     let store = state.store.as_ref();
     let now = time::now();
     let attempt = || {
@@ -163,7 +176,6 @@ pub async fn log_in(
         .record_success(store, &user.username, addr)
         .await?;
     store.record_login(user.id, now).await?;
-    let pair = tokens::issue_pair(state, &user).await?;
     let user = User {
         last_login_at: Some(now),
         ..user
@@ -178,7 +190,7 @@ pub async fn log_in(
         ))
         .await?;
     tracing::info!(user_id = %user.id, "login");
-    Ok((user, pair))
+    Ok(user)
 }
 
 /// Checks `principal`'s current password before a change, throttled as a

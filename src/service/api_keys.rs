@@ -149,9 +149,10 @@ pub async fn require_fresh_login(
     current_password: Option<&str>,
     addr: Option<IpAddr>,
 ) -> Result<(), ApiError> {
-    if matches!(principal.method, AuthMethod::ApiKey { .. }) {
+    if !matches!(principal.method, AuthMethod::Bearer { .. }) {
         return Err(ApiError::Forbidden(
-            "an API key cannot create API keys; log in with your password".into(),
+            "an API key or an OAuth app's token cannot create API keys; log in with your password"
+                .into(),
         ));
     }
     if principal.logged_in_within(Duration::minutes(FRESH_LOGIN_MINUTES), time::now()) {

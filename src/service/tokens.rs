@@ -63,10 +63,14 @@ pub async fn issue_pair(state: &AppState, user: &User) -> Result<TokenPair, ApiE
 /// Exchanges a refresh token for a new pair in the same family.
 pub async fn rotate(state: &AppState, refresh_token: &str) -> Result<(User, TokenPair), ApiError> {
     let invalid = || ApiError::Unauthorized("invalid, expired or revoked refresh token".into());
+    // An OAuth client's refresh token is refreshed at /oauth/token only,
+    // where the client proves who it is.
     let claims = state
         .jwt
         .verify(refresh_token, TokenType::Refresh)
-        .map_err(|_| invalid())?;
+        .ok()
+        .filter(|c| c.client_id.is_none())
+        .ok_or_else(invalid)?;
     let now = time::now();
     let user = state
         .store

@@ -10,6 +10,7 @@ mod error;
 mod items;
 pub mod migrate;
 mod oauth_clients;
+mod oauth_flow;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod rate_limits;
@@ -40,6 +41,7 @@ pub use items::{
 };
 pub use migrate::{MigrationState, MigrationStatus};
 pub use oauth_clients::OAuthClientStore;
+pub use oauth_flow::{BrowserSession, CodeRecord, Grant, OAuthFlowStore, Redemption, SignedIn};
 pub use rate_limits::{CallWindow, RateLimitStore};
 pub use sessions::{NewSession, SessionStore};
 pub use throttle::{FailurePolicy, KeyState, ThrottleStore};
@@ -98,6 +100,7 @@ pub trait Store:
     UserStore
     + ApiKeyStore
     + OAuthClientStore
+    + OAuthFlowStore
     + TokenStore
     + ThrottleStore
     + ItemStore

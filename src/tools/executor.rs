@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::registry::ToolSpec;
 use super::{ChangeScope, Plan, ToolCall, ToolFailure, ToolFn, registry};
 use crate::audit::Stamp;
-use crate::auth::{AuthMethod, Principal};
+use crate::auth::Principal;
 use crate::domain::bounded::{self, MAX_AUDIT_ARGUMENTS, MAX_ERROR_CHARS};
 use crate::domain::session::{MAX_SESSION_ID, is_session_shaped};
 use crate::domain::validation::FieldError;
@@ -181,18 +181,15 @@ struct Audit<'a> {
 
 impl Audit<'_> {
     fn entry(&self, outcome: Outcome, error: Option<String>) -> AuditEntry {
-        let (auth_method, api_key_id) = match &self.principal.method {
-            AuthMethod::Bearer { .. } => ("bearer", None),
-            AuthMethod::ApiKey { id } => ("api_key", Some(*id)),
-        };
+        let method = &self.principal.method;
         AuditEntry {
             occurred_at: time::now(),
             kind: AuditKind::Tool,
             action: bounded::clip(self.tool, bounded::MAX_LABEL_CHARS),
             user_id: Some(self.principal.user.id),
             username: Some(self.principal.user.username.clone()),
-            auth_method: Some(auth_method.into()),
-            api_key_id,
+            auth_method: Some(method.as_str().into()),
+            api_key_id: method.api_key(),
             session_id: self
                 .call
                 .session_id
@@ -206,7 +203,7 @@ impl Audit<'_> {
             request_id: self.call.request_id.clone(),
             client_addr: self.call.client_addr.clone(),
             approval_id: None,
-            oauth_client_id: None,
+            oauth_client_id: method.oauth_client().map(str::to_owned),
             client_request_id: self.call.client_request_id.clone(),
         }
     }

@@ -5,6 +5,7 @@ mod api_keys;
 mod audit;
 mod items;
 mod oauth_clients;
+mod oauth_flow;
 mod price_analysis;
 mod rate_limits;
 mod sessions;

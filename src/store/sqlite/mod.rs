@@ -20,6 +20,7 @@ mod item_search;
 mod items;
 mod migration_checks;
 mod oauth_clients;
+mod oauth_flow;
 mod price_analysis;
 mod rate_limits;
 mod sessions;

@@ -1,0 +1,58 @@
+-- The authorization flow's state, shared by every replica.
+--
+-- browser_sessions: a sign-in on the login page. The cookie holds a random
+-- value; only its keyed hash is stored. It ends at idle expiry or sign-out.
+CREATE TABLE browser_sessions (
+    id_hash       TEXT        NOT NULL PRIMARY KEY,
+    user_id       UUID        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    auth_time     TIMESTAMPTZ NOT NULL,
+    last_seen_at  TIMESTAMPTZ NOT NULL,
+    expires_at    TIMESTAMPTZ NOT NULL,
+    ended_at      TIMESTAMPTZ
+);
+CREATE INDEX browser_sessions_expires_at_idx ON browser_sessions (expires_at);
+
+-- oauth_consents: what a user approved for a client, remembered until
+-- revoked. scopes is space-separated, NULL for every scope the role has.
+CREATE TABLE oauth_consents (
+    user_id     UUID        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    client_id   TEXT        NOT NULL REFERENCES oauth_clients (id) ON DELETE CASCADE,
+    scopes      TEXT,
+    granted_at  TIMESTAMPTZ NOT NULL,
+    revoked_at  TIMESTAMPTZ,
+    PRIMARY KEY (user_id, client_id)
+);
+
+-- oauth_grants: one per authorization a client holds, which is the refresh
+-- family of its tokens. Revoking the grant (or disabling the client) ends
+-- every token of it.
+CREATE TABLE oauth_grants (
+    family_id   UUID        NOT NULL PRIMARY KEY,
+    client_id   TEXT        NOT NULL REFERENCES oauth_clients (id) ON DELETE CASCADE,
+    user_id     UUID        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    scopes      TEXT,
+    resource    TEXT        NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL,
+    revoked_at  TIMESTAMPTZ
+);
+CREATE INDEX oauth_grants_client_idx ON oauth_grants (client_id);
+CREATE INDEX oauth_grants_user_idx ON oauth_grants (user_id);
+
+-- oauth_codes: authorization codes, single-use and short-lived, bound to
+-- everything the token request must repeat. Only a keyed hash of the code
+-- is stored. family_id is the grant a redeemed code started, so that a
+-- second redemption can revoke it.
+CREATE TABLE oauth_codes (
+    code_hash       TEXT        NOT NULL PRIMARY KEY,
+    client_id       TEXT        NOT NULL REFERENCES oauth_clients (id) ON DELETE CASCADE,
+    user_id         UUID        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    redirect_uri    TEXT        NOT NULL,
+    code_challenge  TEXT        NOT NULL,
+    resource        TEXT        NOT NULL,
+    scopes          TEXT,
+    auth_time       TIMESTAMPTZ NOT NULL,
+    expires_at      TIMESTAMPTZ NOT NULL,
+    used_at         TIMESTAMPTZ,
+    family_id       UUID
+);
+CREATE INDEX oauth_codes_expires_at_idx ON oauth_codes (expires_at);

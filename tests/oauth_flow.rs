@@ -1,0 +1,682 @@
+//! The authorization flow over HTTP as a browser and a client make it:
+//! the login and consent pages (CSRF, framing, no JavaScript needed), a
+//! code with PKCE S256 and `iss`, its exchange, tokens bound to `/mcp`,
+//! refresh rotation with reuse detection, code reuse, revocation, denial,
+//! and what must never redirect. On both backends.
+
+#![cfg(all(feature = "sqlite", feature = "postgres"))]
+
+mod common;
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::api::{jsonrpc_message, status_and_json};
+use common::{Backend, TestDb, TestServer};
+use reqwest::redirect::Policy;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+const VERIFIER: &str = "a-pkce-verifier-of-at-least-forty-three-characters-long";
+
+/// A browser: keeps cookies, follows no redirects.
+struct Browser {
+    http: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+/// A page or redirect as the browser got it.
+struct Got {
+    status: u16,
+    location: Option<String>,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Browser {
+    fn new() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn keep(&mut self, resp: reqwest::Response) -> Got {
+        for set in resp.headers().get_all("set-cookie") {
+            let set = set.to_str().unwrap();
+            let (pair, attributes) = set.split_once(';').unwrap_or((set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            assert!(
+                attributes.contains("HttpOnly") && attributes.contains("SameSite=Lax"),
+                "{set}"
+            );
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        Got {
+            status: resp.status().as_u16(),
+            location: resp
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_owned()),
+            headers: resp.headers().clone(),
+            body: resp.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, url: &str) -> Got {
+        let resp = self
+            .http
+            .get(url)
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep(resp).await
+    }
+
+    async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Got {
+        let resp = self
+            .http
+            .post(url)
+            .header("cookie", self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep(resp).await
+    }
+}
+
+/// The value of hidden input `name` in `page`.
+fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+        + marker.len();
+    unescape(&page[start..start + page[start..].find('"').unwrap()])
+}
+
+/// HTML character references decoded, as a browser reads an attribute.
+fn unescape(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let end = rest[at..].find(';').expect("a terminated reference") + at;
+        let name = &rest[at + 1..end];
+        let decoded = match name {
+            "amp" => '&',
+            "quot" => '"',
+            "lt" => '<',
+            "gt" => '>',
+            "apos" => '\'',
+            _ if name.starts_with("#x") => {
+                char::from_u32(u32::from_str_radix(&name[2..], 16).unwrap()).unwrap()
+            }
+            _ => char::from_u32(name[1..].parse().unwrap()).unwrap(),
+        };
+        out.push(decoded);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The query parameters of `url`.
+fn query_of(url: &str) -> HashMap<String, String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn challenge() -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()))
+}
+
+async fn public_client(server: &TestServer, name: &str) -> String {
+    let resp = server
+        .post_json(
+            "/oauth/register",
+            &json!({"client_name": name, "redirect_uris": [REDIRECT],
+                "token_endpoint_auth_method": "none"}),
+        )
+        .await;
+    let (status, body) = status_and_json(resp).await;
+    assert_eq!(status, 201, "{body}");
+    body["client_id"].as_str().unwrap().to_owned()
+}
+
+fn authorize_url(server: &TestServer, client_id: &str, extra: &[(&str, &str)]) -> String {
+    let resource = server.url("/mcp");
+    let challenge = challenge();
+    let mut params = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("state", "st-123"),
+        ("resource", resource.as_str()),
+        ("scope", "read:items use:mcp_tools"),
+    ];
+    for (name, value) in extra {
+        params.retain(|(n, _)| n != name);
+        if !value.is_empty() {
+            params.push((name, value));
+        }
+    }
+    let mut url = url::Url::parse(&server.url("/oauth/authorize")).unwrap();
+    url.query_pairs_mut().extend_pairs(params);
+    url.into()
+}
+
+/// Signs `browser` in as the seeded ai_agent from the login page of `authorize`.
+async fn sign_in(server: &TestServer, browser: &mut Browser, authorize: &str) -> Got {
+    let login = browser.get(authorize).await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    let csrf = hidden(&login.body, "csrf");
+    let request = hidden(&login.body, "request");
+    let signed = browser
+        .post(
+            &server.url("/oauth/login"),
+            &[
+                ("csrf", &csrf),
+                ("request", &request),
+                ("username", "ai_agent"),
+                ("password", "ai123"),
+            ],
+        )
+        .await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    browser
+        .get(&server.url(signed.location.as_deref().unwrap()))
+        .await
+}
+
+/// The code in a redirect to the client, checking `state` and `iss`.
+fn code_of(server: &TestServer, got: &Got) -> String {
+    let location = got
+        .location
+        .as_deref()
+        .unwrap_or_else(|| panic!("no redirect: {}", got.body));
+    assert!(location.starts_with(REDIRECT), "{location}");
+    let query = query_of(location);
+    assert_eq!(query["state"], "st-123");
+    assert_eq!(query["iss"], server.base);
+    query["code"].clone()
+}
+
+async fn exchange(server: &TestServer, client_id: &str, code: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(server.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_id", client_id),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    status_and_json(resp).await
+}
+
+async fn refresh(server: &TestServer, client_id: &str, token: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(server.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token),
+            ("client_id", client_id),
+        ])
+        .send()
+        .await
+        .unwrap();
+    status_and_json(resp).await
+}
+
+/// The tool names `/mcp` lists for `token` (stateless 2026-07-28 style
+/// would do too; a session keeps to what every client does).
+async fn tools_of(server: &TestServer, token: &str) -> Result<Vec<String>, u16> {
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "oauth-test", "version": "1"}}});
+    let resp = server.mcp_request(token, None, &init).send().await.unwrap();
+    if resp.status() != 200 {
+        return Err(resp.status().as_u16());
+    }
+    let session = resp.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    resp.text().await.unwrap();
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let resp = server
+        .mcp_request(token, Some(&session), &list)
+        .send()
+        .await
+        .unwrap();
+    let message = jsonrpc_message(&resp.text().await.unwrap()).unwrap();
+    Ok(message["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect())
+}
+
+async fn a_user_signs_in_consents_and_the_client_gets_tokens_for_mcp(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start(&db).await;
+    let client_id = public_client(&server, "Agent App").await;
+    let mut browser = Browser::new();
+    let authorize = authorize_url(&server, &client_id, &[]);
+
+    let login = browser.get(&authorize).await;
+    assert_eq!(login.status, 200);
+    let csp = login.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'")
+            && csp.contains("form-action 'self' http://127.0.0.1:9"),
+        "{csp}"
+    );
+    assert_eq!(login.headers["x-frame-options"], "DENY");
+    assert!(
+        login.body.contains("Agent App") && !login.body.contains("<script"),
+        "{}",
+        login.body
+    );
+
+    // A wrong password shows the form again, with the reason.
+    let csrf = hidden(&login.body, "csrf");
+    let request = hidden(&login.body, "request");
+    let wrong = browser
+        .post(
+            &server.url("/oauth/login"),
+            &[
+                ("csrf", &csrf),
+                ("request", &request),
+                ("username", "ai_agent"),
+                ("password", "nope-nope"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert!(
+        wrong.body.contains("incorrect username or password"),
+        "{}",
+        wrong.body
+    );
+    // A form without its CSRF token is refused.
+    let forged = browser
+        .post(
+            &server.url("/oauth/login"),
+            &[
+                ("request", &request),
+                ("username", "ai_agent"),
+                ("password", "ai123"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+
+    let consent = sign_in(&server, &mut browser, &authorize).await;
+    assert_eq!(consent.status, 200, "{}", consent.body);
+    assert!(
+        consent.body.contains("See the items in the catalogue"),
+        "{}",
+        consent.body
+    );
+    assert!(
+        consent.body.contains("127.0.0.1"),
+        "names where it goes back to"
+    );
+    let approved = browser
+        .post(
+            &server.url("/oauth/consent"),
+            &[
+                ("csrf", &hidden(&consent.body, "csrf")),
+                ("request", &hidden(&consent.body, "request")),
+                ("decision", "approve"),
+            ],
+        )
+        .await;
+    assert_eq!(approved.status, 303);
+    let code = code_of(&server, &approved);
+
+    let (status, tokens) = exchange(&server, &client_id, &code).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["scope"], "read:items use:mcp_tools");
+    let access = tokens["access_token"].as_str().unwrap();
+    common::remember_secret(access);
+    let claims = common::jwt::claims_of(access);
+    assert_eq!(claims["iss"], server.base);
+    assert_eq!(claims["aud"], server.url("/mcp"));
+    assert_eq!(claims["client_id"], client_id.as_str());
+
+    let tools = tools_of(&server, access).await.unwrap();
+    assert!(
+        tools.contains(&"search_items".to_owned()) && !tools.contains(&"create_item".to_owned()),
+        "{tools:?}"
+    );
+    // Issued for /mcp, so refused by the REST API.
+    assert_eq!(server.get_as("/api/v1/items", access).await.0, 401);
+
+    // Refresh rotates; the spent token presented again revokes the grant.
+    let first_refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, rotated) = refresh(&server, &client_id, first_refresh).await;
+    assert_eq!(status, 200, "{rotated}");
+    let new_access = rotated["access_token"].as_str().unwrap();
+    assert!(tools_of(&server, new_access).await.is_ok());
+    let (status, reused) = refresh(&server, &client_id, first_refresh).await;
+    assert_eq!(
+        (status, reused["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(
+        tools_of(&server, new_access).await,
+        Err(401),
+        "reuse ends the grant"
+    );
+
+    // The consent is remembered: the next authorization needs no page.
+    let again = browser.get(&authorize).await;
+    assert_eq!(again.status, 302, "{}", again.body);
+    let code = code_of(&server, &again);
+    let (status, tokens) = exchange(&server, &client_id, &code).await;
+    assert_eq!(status, 200);
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    assert!(tools_of(&server, &access).await.is_ok());
+    // A code used twice is refused, and what it issued is revoked.
+    let (status, body) = exchange(&server, &client_id, &code).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(tools_of(&server, &access).await, Err(401));
+
+    // Revocation (RFC 7009) ends a grant at once.
+    let code = code_of(&server, &browser.get(&authorize).await);
+    let (_, tokens) = exchange(&server, &client_id, &code).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let resp = reqwest::Client::new()
+        .post(server.url("/oauth/revoke"))
+        .form(&[
+            ("token", tokens["refresh_token"].as_str().unwrap()),
+            ("client_id", &client_id),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(tools_of(&server, &access).await, Err(401));
+
+    let auditor = server.auditor_token(&db).await;
+    let (_, rows) = server
+        .get_as("/api/v1/audit?kind=auth&limit=100", &auditor)
+        .await;
+    let actions: Vec<&str> = rows["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["oauth_client_id"] == client_id.as_str())
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "oauth_consent_granted",
+        "oauth_code_issued",
+        "oauth_token_issued",
+        "oauth_token_refreshed",
+        "oauth_refresh_reuse",
+        "oauth_code_reuse",
+        "oauth_token_revoked",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} missing from {actions:?}"
+        );
+    }
+}
+
+async fn a_denial_and_a_bad_request_go_back_to_the_client_as_errors(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start(&db).await;
+    let client_id = public_client(&server, "Denied App").await;
+    let mut browser = Browser::new();
+    let consent = sign_in(
+        &server,
+        &mut browser,
+        &authorize_url(&server, &client_id, &[]),
+    )
+    .await;
+    let denied = browser
+        .post(
+            &server.url("/oauth/consent"),
+            &[
+                ("csrf", &hidden(&consent.body, "csrf")),
+                ("request", &hidden(&consent.body, "request")),
+                ("decision", "deny"),
+            ],
+        )
+        .await;
+    assert_eq!(denied.status, 303);
+    let query = query_of(denied.location.as_deref().unwrap());
+    assert_eq!(query["error"], "access_denied");
+    assert_eq!(
+        (query["state"].as_str(), query["iss"].as_str()),
+        ("st-123", server.base.as_str())
+    );
+
+    for (extra, error) in [
+        (vec![("code_challenge", "")], "invalid_request"),
+        (vec![("code_challenge_method", "plain")], "invalid_request"),
+        (vec![("code_challenge_method", "")], "invalid_request"),
+        (
+            vec![("response_type", "token")],
+            "unsupported_response_type",
+        ),
+        (
+            vec![("resource", "https://elsewhere.example/mcp")],
+            "invalid_target",
+        ),
+        (vec![("scope", "read:items root")], "invalid_scope"),
+    ] {
+        let got = browser
+            .get(&authorize_url(&server, &client_id, &extra))
+            .await;
+        assert_eq!(got.status, 302, "{extra:?}: {}", got.body);
+        let query = query_of(got.location.as_deref().unwrap());
+        assert_eq!(query["error"], error, "{extra:?}");
+        assert_eq!(query["iss"], server.base);
+    }
+
+    // Never a redirect to an address the client did not register.
+    for extra in [
+        vec![("client_id", "cl_unknown")],
+        vec![("redirect_uri", "https://evil.example/cb")],
+        vec![("client_id", "")],
+    ] {
+        let got = browser
+            .get(&authorize_url(&server, &client_id, &extra))
+            .await;
+        assert_eq!(
+            (got.status, got.location.as_deref()),
+            (400, None),
+            "{extra:?}"
+        );
+        assert!(got.body.contains("cannot be authorized"), "{}", got.body);
+    }
+    // A loopback redirect URI matches on any port.
+    let got = browser
+        .get(&authorize_url(
+            &server,
+            &client_id,
+            &[("redirect_uri", "http://127.0.0.1:40001/callback")],
+        ))
+        .await;
+    assert_eq!(got.status, 200, "{}", got.body);
+}
+
+async fn the_token_endpoint_answers_in_rfc_6749_errors(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start(&db).await;
+    let client_id = public_client(&server, "Token App").await;
+    let post = |form: Vec<(&'static str, String)>| {
+        let url = server.url("/oauth/token");
+        async move {
+            status_and_json(
+                reqwest::Client::new()
+                    .post(url)
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    for (form, status, error) in [
+        (
+            vec![
+                ("grant_type", "password".to_owned()),
+                ("client_id", client_id.clone()),
+            ],
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            vec![("client_id", client_id.clone())],
+            400,
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code".to_owned()),
+                ("client_id", client_id.clone()),
+                ("code", "nope".to_owned()),
+                ("code_verifier", VERIFIER.to_owned()),
+            ],
+            400,
+            "invalid_grant",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code".to_owned()),
+                ("client_id", "cl_nobody".to_owned()),
+                ("code", "nope".to_owned()),
+            ],
+            401,
+            "invalid_client",
+        ),
+        (
+            vec![
+                ("grant_type", "refresh_token".to_owned()),
+                ("client_id", client_id.clone()),
+                ("refresh_token", "not.a.token".to_owned()),
+            ],
+            400,
+            "invalid_grant",
+        ),
+    ] {
+        let (got, body) = post(form.clone()).await;
+        assert_eq!(
+            (got, body["error"].as_str()),
+            (status, Some(error)),
+            "{form:?}: {body}"
+        );
+    }
+    let resp = reqwest::Client::new()
+        .post(server.url("/oauth/token"))
+        .json(&json!({"grant_type": "authorization_code"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(resp).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+
+    // A login's refresh token is no OAuth client's.
+    let login = server.login("ai_agent", "ai123").await;
+    let (status, body) = refresh(
+        &server,
+        &client_id,
+        login["refresh_token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    let (status, metadata) =
+        status_and_json(server.get("/.well-known/oauth-authorization-server").await).await;
+    assert_eq!(status, 200);
+    assert_eq!(metadata["issuer"], server.base);
+    assert_eq!(
+        metadata["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
+    assert_eq!(
+        metadata["authorization_response_iss_parameter_supported"],
+        true
+    );
+    assert!(
+        metadata["token_endpoint_auth_methods_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("none"))
+    );
+    for endpoint in [
+        "authorization_endpoint",
+        "token_endpoint",
+        "registration_endpoint",
+        "revocation_endpoint",
+    ] {
+        assert!(
+            metadata[endpoint]
+                .as_str()
+                .unwrap()
+                .starts_with(&server.base),
+            "{endpoint}"
+        );
+    }
+    let (_, resource) = status_and_json(
+        server
+            .get("/.well-known/oauth-protected-resource/mcp")
+            .await,
+    )
+    .await;
+    assert_eq!(resource["resource"], server.url("/mcp"));
+    assert_eq!(resource["authorization_servers"], json!([server.base]));
+}
+
+on_both_backends!(
+    a_user_signs_in_consents_and_the_client_gets_tokens_for_mcp,
+    a_denial_and_a_bad_request_go_back_to_the_client_as_errors,
+    the_token_endpoint_answers_in_rfc_6749_errors,
+);

@@ -4,7 +4,7 @@
 CARGO ?= cargo
 FEATURE_SETS := "" "--no-default-features --features sqlite" "--no-default-features --features postgres"
 
-.PHONY: run build install test check fmt clippy sqlx-prepare sqlx-check migrate readme-check conformance fuzz-api bench
+.PHONY: run build install test check fmt clippy sqlx-prepare sqlx-check migrate readme-check conformance fuzz-api bench browser-setup
 
 ## Build and serve on 127.0.0.1:8000 with ./data/aiapi.db (created on first run).
 run:
@@ -61,6 +61,11 @@ readme-check:
 ## The official MCP conformance suite against /mcp (needs npm; installs Node 22 locally).
 conformance:
 	.ci/conformance.sh
+
+## Debian's chromium (as root) and playwright-core (into target/browser):
+## what the browser tests need; `make test` skips them without it.
+browser-setup:
+	.ci/browser-setup.sh
 
 ## schemathesis (PyPI, into target/fuzz-venv) against every REST operation
 ## in /openapi.json, on SQLite and, when AIAPI_TEST_POSTGRES_URL is set, Postgres.

@@ -7,17 +7,31 @@
 #   suite points at it, and it is stopped and deleted afterwards.
 # - Neither: the Postgres variants are filtered out, so the runner counts
 #   them as skipped (never as passed), and one line says how to run them.
+# - The browser tests need Debian's chromium and playwright-core (`make
+#   browser-setup`); without them they are filtered out the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo=${CARGO:-cargo}
 
-# run_suite [PATTERN]: the suite, less the tests whose names match PATTERN,
-# which the runner then counts as skipped.
+skipped=()
+if [ ! -x /usr/bin/chromium ] || [ ! -f target/browser/node_modules/playwright-core/package.json ]; then
+  echo "test: no chromium or playwright-core: the browser tests are skipped; run make browser-setup to run them" >&2
+  skipped+=(browser_)
+fi
+
+# run_suite [PATTERN]: the suite, less the tests whose names match PATTERN
+# or one of the patterns skipped above, which the runner then counts as
+# skipped.
 run_suite() {
+  local patterns=("${skipped[@]}" ${1:+"$1"})
   if "$cargo" nextest --version >/dev/null 2>&1; then
-    "$cargo" nextest run --no-fail-fast ${1:+-E "not test(/$1/)"}
+    local joined
+    joined=$(IFS='|'; echo "${patterns[*]}")
+    "$cargo" nextest run --no-fail-fast ${joined:+-E "not test(/$joined/)"}
   else
-    "$cargo" test --no-fail-fast ${1:+-- --skip "$1"}
+    local skips=()
+    for p in "${patterns[@]}"; do skips+=(--skip "$p"); done
+    "$cargo" test --no-fail-fast ${skips[0]:+-- "${skips[@]}"}
   fi
 }
 

@@ -22,7 +22,7 @@ use crate::oauth::revoke::RevokeEndpoint;
 use crate::oauth::token::TokenEndpoint;
 use crate::request::{REQUEST_ID, RequestInfo, read_body, serve_as, surface_of};
 use crate::state::AppState;
-use crate::web::Stylesheet;
+use crate::web::Static;
 use crate::web::flow::FlowPages;
 
 /// The methods the API and `/mcp` answer, the only ones CORS allows.
@@ -69,7 +69,8 @@ pub fn build(
         .at("/oauth/login", FlowPages::new(state.clone()))
         .at("/oauth/consent", FlowPages::new(state.clone()))
         .at("/oauth/signout", FlowPages::new(state.clone()))
-        .at("/static/style.css", Stylesheet)
+        .at("/static/style.css", Static)
+        .at("/static/icon.svg", Static)
         .nest("/docs", docs)
         .at("/openapi.json", spec)
         .nest("/", api);

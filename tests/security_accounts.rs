@@ -192,7 +192,13 @@ async fn l5_the_migration_refuses_and_names_clashing_usernames(backend: Backend)
     let db = TestDb::create(backend).await;
     let server = TestServer::start(&db).await;
     // Back to the schema before V12, with two accounts it would refuse.
-    for table in ["oauth_codes", "oauth_grants", "oauth_consents", "browser_sessions", "oauth_clients"] {
+    for table in [
+        "oauth_codes",
+        "oauth_grants",
+        "oauth_consents",
+        "browser_sessions",
+        "oauth_clients",
+    ] {
         db.execute(&format!("DROP TABLE {table}")).await;
     }
     db.execute("ALTER TABLE api_keys DROP COLUMN scopes").await;

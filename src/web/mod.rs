@@ -11,17 +11,22 @@ mod templates;
 use poem::http::header;
 use poem::{Endpoint, Request, Response};
 
-/// `GET /static/style.css`: the pages' stylesheet.
-pub struct Stylesheet;
+/// `GET /static/{style.css,icon.svg}`: the pages' stylesheet and the
+/// service's icon.
+pub struct Static;
 
-impl Endpoint for Stylesheet {
+impl Endpoint for Static {
     type Output = Response;
 
-    async fn call(&self, _req: Request) -> poem::Result<Response> {
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let (content_type, body) = match req.uri().path() {
+            "/static/style.css" => ("text/css; charset=utf-8", include_str!("static/style.css")),
+            _ => ("image/svg+xml", include_str!("static/icon.svg")),
+        };
         Ok(Response::builder()
-            .content_type("text/css; charset=utf-8")
+            .content_type(content_type)
             .header(header::CACHE_CONTROL, "public, max-age=3600")
             .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-            .body(include_str!("static/style.css")))
+            .body(body))
     }
 }

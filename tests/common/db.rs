@@ -21,6 +21,14 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// `sqlite` or `postgres`, for file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
     /// Fails a Postgres test that has no Postgres to run on: a test that
     /// did nothing must never be counted as passed. `make test` starts a
     /// private cluster, or filters these tests out (the runner then counts

@@ -675,7 +675,157 @@ async fn the_token_endpoint_answers_in_rfc_6749_errors(backend: Backend) {
     assert_eq!(resource["authorization_servers"], json!([server.base]));
 }
 
+/// Tokens for `client_id` from `browser` (signed in as ai_agent, or
+/// signing in), approving the consent page if it is shown.
+async fn tokens_for(server: &TestServer, browser: &mut Browser, client_id: &str) -> Value {
+    let authorize = authorize_url(server, client_id, &[]);
+    let mut got = browser.get(&authorize).await;
+    if got.body.contains("name=\"password\"") {
+        got = sign_in(server, browser, &authorize).await;
+    }
+    if got.status == 200 {
+        got = browser
+            .post(
+                &server.url("/oauth/consent"),
+                &[
+                    ("csrf", &hidden(&got.body, "csrf")),
+                    ("request", &hidden(&got.body, "request")),
+                    ("decision", "approve"),
+                ],
+            )
+            .await;
+    }
+    let (status, tokens) = exchange(server, client_id, &code_of(server, &got)).await;
+    assert_eq!(status, 200, "{tokens}");
+    tokens
+}
+
+async fn users_revoke_connected_apps_and_admins_disable_clients(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start(&db).await;
+    let client_id = public_client(&server, "Connected App").await;
+    let mut browser = Browser::new();
+    let tokens = tokens_for(&server, &mut browser, &client_id).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    assert!(tools_of(&server, &access).await.is_ok());
+
+    let owner = server.token("ai_agent", "ai123").await;
+    let (status, apps) = server.get_as("/auth/connected-apps", &owner).await;
+    assert_eq!(status, 200, "{apps}");
+    assert_eq!(apps[0]["client_id"], client_id.as_str());
+    assert_eq!(apps[0]["scopes"], json!(["read:items", "use:mcp_tools"]));
+    let disconnect = |token: String| {
+        let url = server.url(&format!("/auth/connected-apps/{client_id}"));
+        async move {
+            reqwest::Client::new()
+                .delete(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(disconnect(owner.clone()).await, 204);
+    assert_eq!(
+        tools_of(&server, &access).await,
+        Err(401),
+        "refused at once"
+    );
+    let (status, body) = refresh(
+        &server,
+        &client_id,
+        tokens["refresh_token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(disconnect(owner.clone()).await, 404);
+    assert_eq!(
+        server.get_as("/auth/connected-apps", &owner).await.1,
+        json!([])
+    );
+    // The consent is forgotten: the page asks again.
+    let again = browser.get(&authorize_url(&server, &client_id, &[])).await;
+    assert_eq!(again.status, 200);
+    assert!(again.body.contains("decision"), "{}", again.body);
+
+    // An admin disables the client: its tokens stop at once.
+    let tokens = tokens_for(&server, &mut browser, &client_id).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    assert!(tools_of(&server, &access).await.is_ok());
+    let disable = |token: String| {
+        let url = server.url(&format!("/api/v1/oauth/clients/{client_id}/disable"));
+        async move {
+            status_and_json(
+                reqwest::Client::new()
+                    .post(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    assert_eq!(disable(owner.clone()).await.0, 403, "not an admin");
+    assert_eq!(server.get_as("/api/v1/oauth/clients", &owner).await.0, 403);
+    let admin = server.admin_token().await;
+    let (status, listed) = server.get_as("/api/v1/oauth/clients", &admin).await;
+    assert_eq!(status, 200);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["client_id"] == client_id.as_str())
+    );
+    let (status, disabled) = disable(admin.clone()).await;
+    assert_eq!(status, 200, "{disabled}");
+    assert!(disabled["disabled_at"].is_string());
+    assert_eq!(
+        tools_of(&server, &access).await,
+        Err(401),
+        "refused at once"
+    );
+    let got = browser.get(&authorize_url(&server, &client_id, &[])).await;
+    assert_eq!(
+        (got.status, got.location.as_deref()),
+        (400, None),
+        "a disabled client gets a page"
+    );
+
+    let auditor = server.auditor_token(&db).await;
+    let (_, rows) = server.get_as("/api/v1/audit?limit=200", &auditor).await;
+    let rows: Vec<(String, String)> = rows["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["oauth_client_id"] == client_id.as_str())
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap().to_owned(),
+                r["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("oauth_consent_revoked", "success"),
+        ("oauth_client_disabled", "success"),
+        ("oauth_client_disabled", "denied"),
+    ] {
+        assert!(
+            rows.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "{expected:?} in {rows:?}"
+        );
+    }
+}
+
 on_both_backends!(
+    users_revoke_connected_apps_and_admins_disable_clients,
     a_user_signs_in_consents_and_the_client_gets_tokens_for_mcp,
     a_denial_and_a_bad_request_go_back_to_the_client_as_errors,
     the_token_endpoint_answers_in_rfc_6749_errors,

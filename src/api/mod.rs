@@ -7,6 +7,7 @@ mod health;
 mod items;
 mod json_body;
 mod mcp;
+mod oauth_apps;
 mod rendered;
 mod schema_check;
 mod security;
@@ -44,6 +45,8 @@ pub enum ApiTags {
     Mcp,
     /// The audit log (`read:audit`).
     Audit,
+    /// The apps you connected through OAuth, and every OAuth client.
+    OAuth,
 }
 
 /// Every REST resource, as one documented service.
@@ -57,6 +60,7 @@ pub type Api = (
     audit::AuditApi,
     well_known::WellKnownApi,
     session_context::SessionContextApi,
+    oauth_apps::OAuthAppsApi,
 );
 
 /// Builds the OpenAPI service; `/docs` and `/openapi.json` are derived from it.
@@ -72,6 +76,7 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Api, ()> {
             audit::AuditApi::new(state.clone()),
             well_known::WellKnownApi::new(state.clone()),
             session_context::SessionContextApi::new(state.clone()),
+            oauth_apps::OAuthAppsApi::new(state.clone()),
         ),
         "aiapi",
         env!("CARGO_PKG_VERSION"),

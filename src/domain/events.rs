@@ -3,7 +3,7 @@
 //! against it and no event is written under a name nobody documented.
 
 /// Every event name besides tool names, grouped as the README lists them.
-pub const EVENT_NAMES: [&str; 42] = [
+pub const EVENT_NAMES: [&str; 43] = [
     // Accounts and credentials.
     "register",
     "login",
@@ -22,6 +22,7 @@ pub const EVENT_NAMES: [&str; 42] = [
     "oauth_client_disabled",
     "oauth_consent_granted",
     "oauth_consent_denied",
+    "oauth_consent_revoked",
     "oauth_code_issued",
     "oauth_code_reuse",
     "oauth_token_issued",

@@ -41,7 +41,9 @@ pub use items::{
 };
 pub use migrate::{MigrationState, MigrationStatus};
 pub use oauth_clients::OAuthClientStore;
-pub use oauth_flow::{BrowserSession, CodeRecord, Grant, OAuthFlowStore, Redemption, SignedIn};
+pub use oauth_flow::{
+    BrowserSession, CodeRecord, ConnectedApp, Grant, OAuthFlowStore, Redemption, SignedIn,
+};
 pub use rate_limits::{CallWindow, RateLimitStore};
 pub use sessions::{NewSession, SessionStore};
 pub use throttle::{FailurePolicy, KeyState, ThrottleStore};

@@ -86,6 +86,19 @@ pub struct Grant {
     pub created_at: DateTime<Utc>,
 }
 
+/// An app a user authorised.
+#[derive(Debug, Clone)]
+pub struct ConnectedApp {
+    /// The client.
+    pub client_id: String,
+    /// Its name.
+    pub name: String,
+    /// The scopes approved; `None` is every scope of the role.
+    pub scopes: Option<Scopes>,
+    /// When the user approved it.
+    pub granted_at: DateTime<Utc>,
+}
+
 /// The flow's state.
 #[async_trait]
 pub trait OAuthFlowStore {
@@ -137,4 +150,16 @@ pub trait OAuthFlowStore {
 
     /// Revokes a grant (idempotent).
     async fn revoke_grant(&self, family: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// The apps `user_id` approved and did not revoke, newest first.
+    async fn connected_apps(&self, user_id: Uuid) -> StoreResult<Vec<ConnectedApp>>;
+
+    /// Revokes `user_id`'s consent for `client_id` and every grant the
+    /// client holds from them; whether there was a consent to revoke.
+    async fn disconnect_app(
+        &self,
+        user_id: Uuid,
+        client_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 }

@@ -6,4 +6,5 @@
 pub mod authorization;
 pub mod browser;
 pub mod clients;
+pub mod connections;
 pub mod grants;

@@ -8,7 +8,7 @@ use super::PostgresStore;
 use crate::domain::Scopes;
 use crate::store::api_keys::stored_scopes;
 use crate::store::oauth_flow::{
-    BrowserSession, CodeRecord, Grant, OAuthFlowStore, Redemption, SignedIn,
+    BrowserSession, CodeRecord, ConnectedApp, Grant, OAuthFlowStore, Redemption, SignedIn,
 };
 use crate::store::{StoreResult, UserStore};
 
@@ -240,5 +240,56 @@ impl OAuthFlowStore for PostgresStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn connected_apps(&self, user_id: Uuid) -> StoreResult<Vec<ConnectedApp>> {
+        let rows = sqlx::query!(
+            "SELECT c.id, c.name, k.scopes, k.granted_at
+             FROM oauth_consents k JOIN oauth_clients c ON c.id = k.client_id
+             WHERE k.user_id = $1 AND k.revoked_at IS NULL
+             ORDER BY k.granted_at DESC, c.id",
+            user_id
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ConnectedApp {
+                    scopes: stored_scopes(r.scopes.as_deref())?,
+                    granted_at: r.granted_at,
+                    client_id: r.id,
+                    name: r.name,
+                })
+            })
+            .collect()
+    }
+
+    async fn disconnect_app(
+        &self,
+        user_id: Uuid,
+        client_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let revoked = sqlx::query!(
+            "UPDATE oauth_consents SET revoked_at = $1
+             WHERE user_id = $2 AND client_id = $3 AND revoked_at IS NULL",
+            now,
+            user_id,
+            client_id
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "UPDATE oauth_grants SET revoked_at = $1
+             WHERE user_id = $2 AND client_id = $3 AND revoked_at IS NULL",
+            now,
+            user_id,
+            client_id
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(revoked.rows_affected() > 0)
     }
 }

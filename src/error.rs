@@ -281,12 +281,24 @@ impl ApiError {
             .content_type("application/json")
             .header(header::CACHE_CONTROL, "no-store")
             .body(body.to_string());
-        if let Self::TooManyRequests {
-            retry_after_secs, ..
-        } = self
-        {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, (*retry_after_secs).into());
+        match self {
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, (*retry_after_secs).into());
+            }
+            // RFC 6749 section 5.2: a 401 names the scheme the client may use.
+            Self::OAuth {
+                error: OAuthError::InvalidClient,
+                ..
+            } => {
+                resp.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Basic realm=\"aiapi\""),
+                );
+            }
+            _ => {}
         }
         resp
     }

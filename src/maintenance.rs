@@ -24,14 +24,20 @@ pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// One round: deletes revocations and refresh tokens that can no longer
-/// matter, and closes sessions idle past their expiry.
+/// One round: deletes revocations, refresh tokens, OAuth codes and browser
+/// sessions that can no longer matter, and closes sessions idle past their
+/// expiry.
 pub async fn run_once(state: &AppState) {
     let now = time::now();
     match state.store.prune_expired_tokens(now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(rows = n, "pruned expired tokens"),
         Err(e) => tracing::warn!(error = %e, "pruning expired tokens failed"),
+    }
+    match state.store.prune_oauth_flow(now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(rows = n, "pruned spent OAuth codes and browser sessions"),
+        Err(e) => tracing::warn!(error = %e, "pruning the OAuth flow's rows failed"),
     }
     match state.store.expire_sessions(now).await {
         Ok(ids) if ids.is_empty() => {}

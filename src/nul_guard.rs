@@ -9,22 +9,31 @@ use poem::http::header;
 use poem::{Endpoint, IntoResponse, Request, Response};
 use serde_json::Value;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, OAuthError};
 use crate::request::read_body;
 
 const REFUSED: &str = "NUL characters (U+0000) are not accepted";
 
 /// Middleware: 400 when the URI, a JSON body or a form body holds a NUL.
 /// Bodies under `mcp_path` are left to the MCP endpoint, which answers in
-/// JSON-RPC (see [`value_has_nul`]).
+/// JSON-RPC (see [`value_has_nul`]); the OAuth endpoints get the answer in
+/// their RFCs' shape.
 pub async fn reject_nul<E: Endpoint>(
     ep: E,
     mut req: Request,
     limit: usize,
     mcp_path: &str,
 ) -> poem::Result<Response> {
+    let refused = if req.uri().path().starts_with("/oauth/") {
+        ApiError::OAuth {
+            error: OAuthError::InvalidRequest,
+            description: REFUSED.into(),
+        }
+    } else {
+        ApiError::BadRequest(REFUSED.into())
+    };
     if uri_has_nul(req.uri().path_and_query().map_or("", |pq| pq.as_str())) {
-        return Err(ApiError::BadRequest(REFUSED.into()).into());
+        return Err(refused.into());
     }
     if req.uri().path().starts_with(mcp_path) {
         return Ok(ep.call(req).await?.into_response());
@@ -39,13 +48,13 @@ pub async fn reject_nul<E: Endpoint>(
     let form = content_type.starts_with("application/x-www-form-urlencoded");
     if json || form {
         let body = read_body(&mut req, limit).await.map_err(ApiError::from)?;
-        let refused = if json {
+        let has_nul = if json {
             json_text_has_nul(&body)
         } else {
             uri_has_nul(&String::from_utf8_lossy(&body))
         };
-        if refused {
-            return Err(ApiError::BadRequest(REFUSED.into()).into());
+        if has_nul {
+            return Err(refused.into());
         }
         req.set_body(body);
     }

@@ -140,6 +140,15 @@ fn unescape(text: &str) -> String {
     out
 }
 
+/// The target of the first link in `page`.
+fn link(page: &str) -> String {
+    let start = page
+        .find("<a href=\"")
+        .unwrap_or_else(|| panic!("no link in {page}"))
+        + 9;
+    unescape(&page[start..start + page[start..].find('"').unwrap()])
+}
+
 /// The query parameters of `url`.
 fn query_of(url: &str) -> HashMap<String, String> {
     url::Url::parse(url)
@@ -490,6 +499,12 @@ async fn a_denial_and_a_bad_request_go_back_to_the_client_as_errors(backend: Bac
         ("st-123", server.base.as_str())
     );
 
+    // What is wrong with a valid client's request goes back to it only when
+    // the user follows a link: registration is open, so an automatic
+    // redirect would let a link to this server lead anywhere.
+    // What is wrong with a valid client's request goes back to it only when
+    // the user follows a link: registration is open, so an automatic
+    // redirect would let a link to this server lead anywhere.
     for (extra, error) in [
         (vec![("code_challenge", "")], "invalid_request"),
         (vec![("code_challenge_method", "plain")], "invalid_request"),
@@ -507,10 +522,18 @@ async fn a_denial_and_a_bad_request_go_back_to_the_client_as_errors(backend: Bac
         let got = browser
             .get(&authorize_url(&server, &client_id, &extra))
             .await;
-        assert_eq!(got.status, 302, "{extra:?}: {}", got.body);
-        let query = query_of(got.location.as_deref().unwrap());
+        assert_eq!(
+            (got.status, got.location.as_deref()),
+            (400, None),
+            "{extra:?}: {}",
+            got.body
+        );
+        let query = query_of(&link(&got.body));
         assert_eq!(query["error"], error, "{extra:?}");
-        assert_eq!(query["iss"], server.base);
+        assert_eq!(
+            (query["state"].as_str(), query["iss"].as_str()),
+            ("st-123", server.base.as_str())
+        );
     }
 
     // Never a redirect to an address the client did not register.
@@ -824,7 +847,147 @@ async fn users_revoke_connected_apps_and_admins_disable_clients(backend: Backend
     }
 }
 
+async fn grants_hold_only_what_the_role_had_and_sessions_end_with_the_password(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start(&db).await;
+    let client_id = public_client(&server, "Greedy App").await;
+    let mut browser = Browser::new();
+    // ai_agent's role lacks manage:users: the page says so, and the token
+    // does not carry it, so a later promotion widens nothing.
+    let greedy = authorize_url(
+        &server,
+        &client_id,
+        &[("scope", "read:items manage:users use:mcp_tools")],
+    );
+    let consent = sign_in(&server, &mut browser, &greedy).await;
+    assert!(
+        consent.body.contains("which it will not get"),
+        "{}",
+        consent.body
+    );
+    let approved = browser
+        .post(
+            &server.url("/oauth/consent"),
+            &[
+                ("csrf", &hidden(&consent.body, "csrf")),
+                ("request", &hidden(&consent.body, "request")),
+                ("decision", "approve"),
+            ],
+        )
+        .await;
+    let code = code_of(&server, &approved);
+    let (status, tokens) = exchange(&server, &client_id, &code).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["scope"], "read:items use:mcp_tools");
+    assert_eq!(
+        common::jwt::claims_of(tokens["access_token"].as_str().unwrap())["scope"],
+        "read:items use:mcp_tools"
+    );
+
+    // The token endpoint wants the redirect URI the code was sent to.
+    let code = code_of(
+        &server,
+        &browser.get(&authorize_url(&server, &client_id, &[])).await,
+    );
+    let resp = reqwest::Client::new()
+        .post(server.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("code_verifier", VERIFIER),
+            ("client_id", &client_id),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(resp).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
+
+    // A password change ends the browser session with every token.
+    let owner = server.token("ai_agent", "ai123").await;
+    let resp = server
+        .authed(reqwest::Method::POST, "/auth/me/password", &owner)
+        .json(&json!({"current_password": "ai123", "new_password": "another-password-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    common::remember_secret("another-password-1");
+    let after = browser.get(&authorize_url(&server, &client_id, &[])).await;
+    assert_eq!(after.status, 200);
+    assert!(
+        after.body.contains("name=\"password\""),
+        "signed out: {}",
+        after.body
+    );
+
+    // Malformed client credentials are a 401, not a failure of the database.
+    let resp = reqwest::Client::new()
+        .post(server.url("/oauth/token"))
+        .header(
+            "authorization",
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode("%00:x")
+            ),
+        )
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["www-authenticate"], "Basic realm=\"aiapi\"");
+    let (status, body) = status_and_json(resp).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    let resp = reqwest::Client::new()
+        .post(server.url("/oauth/token"))
+        .body("grant_type=refresh_token&client_id=%00")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(resp).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+
+    // An account whose role allows none of what is asked gets a page.
+    let auditor = server.auditor_token(&db).await;
+    drop(auditor);
+    let mut other = Browser::new();
+    let login = other.get(&authorize_url(&server, &client_id, &[])).await;
+    let got = other
+        .post(
+            &server.url("/oauth/login"),
+            &[
+                ("csrf", &hidden(&login.body, "csrf")),
+                ("request", &hidden(&login.body, "request")),
+                ("username", "inspector"),
+                ("password", "password-inspector"),
+            ],
+        )
+        .await;
+    let page = other
+        .get(&server.url(got.location.as_deref().unwrap()))
+        .await;
+    assert_eq!(
+        (page.status, page.location.as_deref()),
+        (403, None),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("allows none"), "{}", page.body);
+}
+
 on_both_backends!(
+    grants_hold_only_what_the_role_had_and_sessions_end_with_the_password,
     users_revoke_connected_apps_and_admins_disable_clients,
     a_user_signs_in_consents_and_the_client_gets_tokens_for_mcp,
     a_denial_and_a_bad_request_go_back_to_the_client_as_errors,

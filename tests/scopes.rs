@@ -318,7 +318,44 @@ async fn the_cli_makes_scoped_keys_within_the_role(backend: Backend) {
     }
 }
 
+async fn a_scoped_credential_cannot_manage_the_account(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = TestServer::start(&db).await;
+    let token = server.new_user("tess").await;
+    let key = scoped_key(&server, &token, &["read:items"]).await;
+    let send = |method: Method, path: &'static str, body: Value| {
+        let request = server.authed(method, path, &key).json(&body);
+        async move { status_and_json(request.send().await.unwrap()).await }
+    };
+    for (method, path, body) in [
+        (Method::PUT, "/auth/me", json!({"full_name": "Mallory"})),
+        (
+            Method::POST,
+            "/auth/logout?all=true&revoke_api_keys=true",
+            json!(null),
+        ),
+        (Method::GET, "/auth/api-keys", json!(null)),
+        (Method::GET, "/auth/connected-apps", json!(null)),
+        (
+            Method::POST,
+            "/auth/me/password",
+            json!({"current_password": "password-tess", "new_password": "mallory-password"}),
+        ),
+    ] {
+        let (status, body) = send(method.clone(), path, body).await;
+        assert_eq!(status, 403, "{method} {path}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("scopes"),
+            "{body}"
+        );
+    }
+    // The login itself still works, and so does the key.
+    assert_eq!(server.get_as("/auth/me", &token).await.0, 200);
+    assert_eq!(server.get_as("/auth/me", &key).await.0, 200);
+}
+
 on_both_backends!(
+    a_scoped_credential_cannot_manage_the_account,
     a_key_carries_no_scope_beyond_its_owners_role,
     a_scoped_key_may_do_what_its_role_and_scopes_both_allow,
     tools_show_and_run_only_what_the_scopes_allow,

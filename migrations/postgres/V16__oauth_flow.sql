@@ -1,11 +1,14 @@
 -- The authorization flow's state, shared by every replica.
 --
 -- browser_sessions: a sign-in on the login page. The cookie holds a random
--- value; only its keyed hash is stored. It ends at idle expiry or sign-out.
+-- value; only its keyed hash is stored. It ends at idle expiry, at sign-out,
+-- or when the user's token_version moves on (a password change, a logout
+-- everywhere), as every token does.
 CREATE TABLE browser_sessions (
     id_hash       TEXT        NOT NULL PRIMARY KEY,
     user_id       UUID        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     auth_time     TIMESTAMPTZ NOT NULL,
+    token_version INTEGER     NOT NULL,
     last_seen_at  TIMESTAMPTZ NOT NULL,
     expires_at    TIMESTAMPTZ NOT NULL,
     ended_at      TIMESTAMPTZ

@@ -168,6 +168,7 @@ impl ApiKeysApi {
     /// Your keys, newest first (prefixes only, never the keys).
     #[oai(path = "/", method = "get")]
     async fn list(&self, auth: Auth) -> ApiResult<Json<Vec<ApiKeyOut>>> {
+        auth.0.require_account_access()?;
         let keys = self.state.store.list_api_keys(auth.0.user.id).await?;
         Ok(Json(keys.iter().map(ApiKeyOut::from).collect()))
     }
@@ -201,6 +202,7 @@ impl ApiKeysApi {
     /// Revoke one of your keys (admins with `manage:users`: anyone's).
     #[oai(path = "/:id", method = "delete")]
     async fn revoke(&self, auth: Auth, id: Path<Uuid>) -> ApiResult<KeyRevoked> {
+        auth.0.require_account_access()?;
         api_keys::revoke(&self.state, &auth.0, id.0).await?;
         Ok(KeyRevoked::Revoked)
     }

@@ -216,6 +216,9 @@ impl AuthApi {
     ) -> ApiResult<Json<Message>> {
         let state = &self.state;
         let user = &auth.0.user;
+        if all.0.unwrap_or(false) || revoke_api_keys.0.unwrap_or(false) {
+            auth.0.require_account_access()?;
+        }
         let all = all.0.unwrap_or(false);
         if revoke_api_keys.0.unwrap_or(false) && !all {
             return Err(ApiError::invalid(
@@ -271,6 +274,7 @@ impl AuthApi {
     /// Change your email, username or display name.
     #[oai(path = "/me", method = "put")]
     async fn update_me(&self, auth: Auth, body: JsonBody<MeUpdate>) -> ApiResult<Json<UserOut>> {
+        auth.0.require_account_access()?;
         let me = &auth.0.user;
         let refusal = if body.0.role.is_some_and(|r| r != me.role) {
             Some("you cannot change your own role; an admin can (PATCH /auth/users/{id})")
@@ -344,6 +348,7 @@ impl AuthApi {
         auth: Auth,
         body: JsonBody<PasswordChange>,
     ) -> ApiResult<Json<TokenResponse>> {
+        auth.0.require_account_access()?;
         let state = &self.state;
         let me = &auth.0.user;
         let addr = client_addr(req, &state.settings.trusted_proxies);

@@ -136,6 +136,20 @@ impl Principal {
         }
     }
 
+    /// 403 unless the credential may manage the account itself (its
+    /// profile, password, keys, logins and connected apps): a password
+    /// login's token or an API key without scopes may; a credential with
+    /// scopes, an OAuth app's token among them, may not.
+    pub fn require_account_access(&self) -> Result<(), ApiError> {
+        if self.scopes.is_some() {
+            return Err(ApiError::Forbidden(
+                "a token or key with scopes cannot manage the account; sign in with your password"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// 403 naming the permission unless the caller has it: `forbidden`
     /// when the role lacks it, `insufficient_scope` when only the
     /// credential's scopes do.

@@ -11,7 +11,7 @@ pub const MAX_REDIRECT_URI: usize = 2000;
 
 /// Schemes that are never a redirect target: a browser would run them,
 /// read local data, or they are no app's.
-const REFUSED_SCHEMES: [&str; 9] = [
+const REFUSED_SCHEMES: [&str; 16] = [
     "javascript",
     "data",
     "file",
@@ -21,6 +21,13 @@ const REFUSED_SCHEMES: [&str; 9] = [
     "ftp",
     "ws",
     "wss",
+    "intent",
+    "view-source",
+    "chrome",
+    "chrome-extension",
+    "mailto",
+    "tel",
+    "sms",
 ];
 
 /// Why a redirect URI cannot be registered.
@@ -52,6 +59,9 @@ pub fn check(text: &str) -> Result<String, BadRedirectUri> {
     };
     if text.len() > MAX_REDIRECT_URI {
         return Err(bad("is longer than 2000 bytes"));
+    }
+    if text.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(bad("holds a control or space character"));
     }
     let url = Url::parse(text).map_err(|_| bad("is not an absolute URI"))?;
     if url.fragment().is_some() {
@@ -125,6 +135,8 @@ mod tests {
             "data:text/html,hi",
             "file:///etc/passwd",
             "https://",
+            "https://a.example/c\u{7}b",
+            "cursor://app/ cb",
             "",
         ] {
             assert!(check(bad).is_err(), "{bad}");

@@ -76,7 +76,11 @@ pub fn client_credentials(
                 .map(|(_, v)| v.into_owned())
                 .unwrap_or_default()
         };
-        return Ok((unescape(id), Some(unescape(secret))));
+        let (id, secret) = (unescape(id), unescape(secret));
+        if id.chars().chain(secret.chars()).any(char::is_control) {
+            return Err(invalid_client());
+        }
+        return Ok((id, Some(secret)));
     }
     let id = form
         .get("client_id")

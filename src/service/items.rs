@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::audit::{self, Actor, Event};
 use crate::auth::Principal;
-use crate::domain::{AuditKind, Item, ItemChanges, Permission, Role};
+use crate::domain::{AuditKind, Item, ItemChanges, Permission};
 use crate::error::ApiError;
 use crate::service::refusals;
 use crate::state::AppState;
@@ -115,10 +115,9 @@ pub async fn update(
         .item_for_update(id)
         .await?
         .ok_or(ItemRefusal::NotFound(id))?;
-    let me = &principal.user;
-    if item.owner_id != me.id && me.role != Role::Admin {
+    if item.owner_id != principal.user.id && !principal.has(Permission::DeleteItems) {
         return Err(ItemRefusal::NotAllowed(
-            "only the item's owner or an admin may update it",
+            "only the item's owner or a holder of delete:items may update it",
         ));
     }
     tx.update_item(id, changes, now)

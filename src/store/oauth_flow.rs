@@ -17,6 +17,8 @@ pub struct BrowserSession {
     pub user_id: Uuid,
     /// When they typed their password.
     pub auth_time: DateTime<Utc>,
+    /// Their `token_version` then: moving it on ends the session.
+    pub token_version: i64,
     /// When it ends unless used again.
     pub expires_at: DateTime<Utc>,
 }
@@ -105,12 +107,14 @@ pub trait OAuthFlowStore {
     /// Records a sign-in.
     async fn create_browser_session(&self, session: &BrowserSession) -> StoreResult<()>;
 
-    /// The live session with this hash and its (active) user, its idle
-    /// expiry moved to `expires_at`.
+    /// The live session with this hash, signed in after `signed_in_after`,
+    /// and its user if still active and of the same `token_version`; its
+    /// idle expiry moved to `expires_at`.
     async fn touch_browser_session(
         &self,
         id_hash: &str,
         now: DateTime<Utc>,
+        signed_in_after: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<Option<SignedIn>>;
 
@@ -150,6 +154,11 @@ pub trait OAuthFlowStore {
 
     /// Revokes a grant (idempotent).
     async fn revoke_grant(&self, family: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Deletes codes and browser sessions that can no longer matter: a code
+    /// is kept a day past its expiry, so that a late second presentation
+    /// is still recognised as reuse.
+    async fn prune_oauth_flow(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 
     /// The apps `user_id` approved and did not revoke, newest first.
     async fn connected_apps(&self, user_id: Uuid) -> StoreResult<Vec<ConnectedApp>>;

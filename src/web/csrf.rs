@@ -5,7 +5,7 @@
 
 use poem::http::HeaderMap;
 
-use super::page::cookie;
+use super::page::{cookie, cookie_name};
 use crate::auth::random;
 use crate::state::AppState;
 
@@ -13,8 +13,8 @@ use crate::state::AppState;
 pub const COOKIE: &str = "aiapi_csrf";
 
 /// The browser's CSRF cookie, and whether it is new (to be set).
-pub fn browser_secret(headers: &HeaderMap) -> (String, bool) {
-    match cookie(headers, COOKIE).filter(|v| v.len() == 32) {
+pub fn browser_secret(state: &AppState, headers: &HeaderMap) -> (String, bool) {
+    match cookie(headers, &cookie_name(state, COOKIE)).filter(|v| v.len() == 32) {
         Some(existing) => (existing.to_owned(), false),
         None => (random::base62(32), true),
     }
@@ -27,7 +27,7 @@ pub fn token(state: &AppState, secret: &str) -> String {
 
 /// Whether `submitted` is the token of the browser's CSRF cookie.
 pub fn holds(state: &AppState, headers: &HeaderMap, submitted: Option<&str>) -> bool {
-    match (cookie(headers, COOKIE), submitted) {
+    match (cookie(headers, &cookie_name(state, COOKIE)), submitted) {
         (Some(secret), Some(submitted)) => state.flow.csrf.verify(secret.as_bytes(), submitted),
         _ => false,
     }

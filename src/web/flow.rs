@@ -12,14 +12,14 @@ use poem::http::{HeaderMap, Method, StatusCode, header};
 use poem::{Endpoint, Request, Response};
 
 use super::csrf;
-use super::page::{cookie, html, redirect, set_cookie};
+use super::page::{cookie, cookie_name, html, redirect, set_cookie};
 use super::templates::{Consent, Login, Message, ScopeLine};
 use crate::auth::client_addr::client_addr;
 use crate::domain::{Permission, User};
 use crate::error::ApiError;
 use crate::request::read_body;
 use crate::service::oauth::authorization::{
-    self, AuthorizeRequest, Refusal, parameters, redirect_to,
+    self, AuthorizeRequest, Refusal, parameters, query_string, redirect_to,
 };
 use crate::service::oauth::browser;
 use crate::state::AppState;
@@ -44,6 +44,7 @@ fn message(status: StatusCode, title: &str, text: &str, is_error: bool) -> Respo
         title,
         message: text,
         is_error,
+        back: None,
     };
     html(status, page.render().unwrap_or_default(), None)
 }
@@ -53,10 +54,17 @@ fn error_page(status: StatusCode, text: &str) -> Response {
 }
 
 impl FlowPages {
-    /// The answer to a refused authorization request.
+    /// The answer to a refused authorization request. One that may go
+    /// back to the client is a page with a link there, not a redirect:
+    /// since anyone may register a client, an automatic redirect would let
+    /// any link to this server lead anywhere (RFC 9700 section 4.11.2).
     fn refused(&self, refusal: Refusal) -> Response {
         match refusal {
             Refusal::Page(why) => error_page(StatusCode::BAD_REQUEST, &why),
+            Refusal::Unavailable => error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The service is unavailable; try again in a moment.",
+            ),
             Refusal::Redirect {
                 redirect_uri,
                 error,
@@ -69,17 +77,29 @@ impl FlowPages {
                     state.as_deref(),
                     &self.state.settings.public_url,
                 );
-                redirect(StatusCode::FOUND, &to)
+                let page = Message {
+                    title: "This app cannot be authorized",
+                    message: &format!("The app's request is not valid: {description}"),
+                    is_error: true,
+                    back: Some(&to),
+                };
+                html(
+                    StatusCode::BAD_REQUEST,
+                    page.render().unwrap_or_default(),
+                    None,
+                )
             }
         }
     }
 
-    /// The request `query` carries, or the answer refusing it.
-    async fn request_of(&self, query: &str) -> Result<AuthorizeRequest, Response> {
+    /// The request `query` carries, and the query encoded afresh (what
+    /// the forms carry on and redirects repeat); or the answer refusing it.
+    async fn request_of(&self, query: &str) -> Result<(AuthorizeRequest, String), Response> {
         let params = parameters(query).map_err(|why| error_page(StatusCode::BAD_REQUEST, &why))?;
-        authorization::read_request(&self.state, &params)
+        let request = authorization::read_request(&self.state, &params)
             .await
-            .map_err(|r| self.refused(r))
+            .map_err(|r| self.refused(r))?;
+        Ok((request, query_string(&params)))
     }
 
     /// The user signed in with this browser, if any.
@@ -87,7 +107,7 @@ impl FlowPages {
         &self,
         headers: &HeaderMap,
     ) -> Result<Option<(User, chrono::DateTime<chrono::Utc>)>, ApiError> {
-        let Some(value) = cookie(headers, SESSION_COOKIE) else {
+        let Some(value) = cookie(headers, &cookie_name(&self.state, SESSION_COOKIE)) else {
             return Ok(None);
         };
         Ok(browser::signed_in(&self.state, value)
@@ -177,13 +197,22 @@ impl FlowPages {
 
     /// `GET /oauth/authorize`.
     async fn authorize(&self, req: &Request, csrf_token: &str) -> Result<Response, ApiError> {
-        let query = req.uri().query().unwrap_or_default();
-        let request = match self.request_of(query).await {
-            Ok(request) => request,
+        let (request, query) = match self.request_of(req.uri().query().unwrap_or_default()).await {
+            Ok(read) => read,
             Err(refused) => return Ok(refused),
         };
+        let query = query.as_str();
         match self.signed_in(req.headers()).await? {
             None => Ok(self.login_page(&request, query, csrf_token, "", None, StatusCode::OK)),
+            Some((user, _)) if authorization::granted_scopes(&request, &user).is_empty() => {
+                Ok(error_page(
+                    StatusCode::FORBIDDEN,
+                    &format!(
+                        "Your account's role ({}) allows none of what {} asks for.",
+                        user.role, request.client.name
+                    ),
+                ))
+            }
             Some((user, auth_time)) => {
                 if authorization::consented(&self.state, &request, &user).await? {
                     self.approve(&request, &user, auth_time, StatusCode::FOUND)
@@ -202,11 +231,14 @@ impl FlowPages {
         form: &HashMap<String, String>,
         csrf_token: &str,
     ) -> Result<Response, ApiError> {
-        let query = form.get("request").map_or("", String::as_str);
-        let request = match self.request_of(query).await {
-            Ok(request) => request,
+        let (request, query) = match self
+            .request_of(form.get("request").map_or("", String::as_str))
+            .await
+        {
+            Ok(read) => read,
             Err(refused) => return Ok(refused),
         };
+        let query = query.as_str();
         let username = form.get("username").map_or("", String::as_str);
         let password = form.get("password").map_or("", String::as_str);
         let addr = client_addr(req, &self.state.settings.trusted_proxies);
@@ -229,6 +261,9 @@ impl FlowPages {
             Err(refused @ ApiError::TooManyRequests { .. }) => {
                 Ok(again(refused.to_string(), StatusCode::TOO_MANY_REQUESTS))
             }
+            Err(refused @ ApiError::Validation(_)) => {
+                Ok(again(refused.to_string(), StatusCode::UNPROCESSABLE_ENTITY))
+            }
             Err(other) => Err(other),
         }
     }
@@ -239,11 +274,14 @@ impl FlowPages {
         req: &Request,
         form: &HashMap<String, String>,
     ) -> Result<Response, ApiError> {
-        let query = form.get("request").map_or("", String::as_str);
-        let request = match self.request_of(query).await {
-            Ok(request) => request,
+        let (request, query) = match self
+            .request_of(form.get("request").map_or("", String::as_str))
+            .await
+        {
+            Ok(read) => read,
             Err(refused) => return Ok(refused),
         };
+        let query = query.as_str();
         let Some((user, auth_time)) = self.signed_in(req.headers()).await? else {
             // Signed out (or expired) since the page was shown: start again.
             return Ok(redirect(
@@ -281,7 +319,7 @@ impl FlowPages {
 
     /// `POST /oauth/signout`.
     async fn sign_out(&self, req: &Request) -> Result<Response, ApiError> {
-        if let Some(value) = cookie(req.headers(), SESSION_COOKIE) {
+        if let Some(value) = cookie(req.headers(), &cookie_name(&self.state, SESSION_COOKIE)) {
             browser::sign_out(&self.state, value).await?;
         }
         let mut resp = message(
@@ -300,7 +338,7 @@ impl FlowPages {
     }
 
     async fn serve(&self, mut req: Request) -> Result<Response, ApiError> {
-        let (secret, fresh) = csrf::browser_secret(req.headers());
+        let (secret, fresh) = csrf::browser_secret(&self.state, req.headers());
         let csrf_token = csrf::token(&self.state, &secret);
         let path = req.uri().path().to_owned();
         let mut answer = match (req.method().clone(), path.as_str()) {

@@ -63,16 +63,29 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, value)| value)
 }
 
+/// The name of cookie `name` on this server: outside development, with
+/// the `__Host-` prefix, which a browser accepts only from this host,
+/// `Secure` and on path `/`, so a sibling subdomain cannot plant it.
+pub fn cookie_name(state: &AppState, name: &str) -> String {
+    if state.settings.environment == Environment::Development {
+        name.to_owned()
+    } else {
+        format!("__Host-{name}")
+    }
+}
+
 /// A `Set-Cookie` value for the flow's pages: `HttpOnly`, `SameSite=Lax`,
-/// `Secure` outside development; `None` clears it.
+/// and `Secure` with the `__Host-` prefix outside development; `None`
+/// clears it.
 pub fn set_cookie(state: &AppState, name: &str, value: Option<&str>) -> String {
     let secure = if state.settings.environment == Environment::Development {
         ""
     } else {
         "; Secure"
     };
+    let name = cookie_name(state, name);
     match value {
-        Some(value) => format!("{name}={value}; Path=/oauth; HttpOnly; SameSite=Lax{secure}"),
-        None => format!("{name}=; Path=/oauth; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+        Some(value) => format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}"),
+        None => format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
     }
 }

@@ -57,4 +57,6 @@ pub struct Message<'a> {
     pub message: &'a str,
     /// Whether it reports a failure.
     pub is_error: bool,
+    /// A link back to the client, carrying the error.
+    pub back: Option<&'a str>,
 }

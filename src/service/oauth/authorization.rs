@@ -44,6 +44,8 @@ pub enum Refusal {
     /// The client or its redirect URI cannot be trusted: shown to the user,
     /// never sent anywhere.
     Page(String),
+    /// The database cannot be reached.
+    Unavailable,
     /// Sent back to the client's redirect URI (RFC 6749 section 4.1.2.1).
     Redirect {
         /// The validated redirect URI.
@@ -57,10 +59,14 @@ pub enum Refusal {
     },
 }
 
-/// The request's parameters, each at most once (RFC 6749 section 3.1).
+/// The request's parameters, each at most once (RFC 6749 section 3.1),
+/// none holding a control character.
 pub fn parameters(query: &str) -> Result<HashMap<String, String>, String> {
     let mut params = HashMap::new();
     for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if name.chars().chain(value.chars()).any(char::is_control) {
+            return Err(format!("the parameter {name:?} holds a control character"));
+        }
         if params
             .insert(name.to_string(), value.into_owned())
             .is_some()
@@ -69,6 +75,17 @@ pub fn parameters(query: &str) -> Result<HashMap<String, String>, String> {
         }
     }
     Ok(params)
+}
+
+/// `params` as a query string again, encoded afresh.
+pub fn query_string(params: &HashMap<String, String>) -> String {
+    let mut names: Vec<&String> = params.keys().collect();
+    names.sort();
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for name in names {
+        query.append_pair(name, &params[name]);
+    }
+    query.finish()
 }
 
 /// Checks an authorization request: first the client and redirect URI
@@ -84,7 +101,7 @@ pub async fn read_request(
         .store
         .oauth_client(client_id)
         .await
-        .map_err(|_| Refusal::Page("the service is unavailable; try again".into()))?
+        .map_err(|_| Refusal::Unavailable)?
         .filter(|c| c.disabled_at.is_none())
         .ok_or_else(|| {
             Refusal::Page("this app is not registered with this server, or it was disabled".into())
@@ -215,40 +232,39 @@ pub fn granted_scopes(request: &AuthorizeRequest, user: &User) -> Scopes {
     }
 }
 
-/// Whether `user` approved this client for these scopes before, and did
-/// not revoke it.
+/// Whether `user` approved this client for what it would be granted now,
+/// and did not revoke it.
 pub async fn consented(
     state: &AppState,
     request: &AuthorizeRequest,
     user: &User,
 ) -> Result<bool, ApiError> {
+    let granted = granted_scopes(request, user);
     Ok(
         match state.store.consent(user.id, &request.client.id).await? {
-            Some(None) => true,
-            Some(Some(approved)) => request
-                .scopes
-                .is_some_and(|s| s.beyond(approved).is_empty()),
-            None => false,
+            Some(Some(approved)) => granted.beyond(approved).is_empty(),
+            Some(None) | None => false,
         },
     )
 }
 
 /// Records `user`'s answer to the consent page: an approval is remembered
-/// for (user, client, scopes).
+/// for (user, client, the scopes granted).
 pub async fn answer_consent(
     state: &AppState,
     request: &AuthorizeRequest,
     user: &User,
     approved: bool,
 ) -> Result<(), ApiError> {
+    let granted = granted_scopes(request, user);
     let details = json!({
-        "client_id": request.client.id, "scope": request.scopes.map(|s| s.to_string()),
+        "client_id": request.client.id, "scope": granted.to_string(),
         "resource": request.resource,
     });
     let event = if approved {
         state
             .store
-            .grant_consent(user.id, &request.client.id, request.scopes, time::now())
+            .grant_consent(user.id, &request.client.id, Some(granted), time::now())
             .await?;
         Event::new(
             AuditKind::Auth,
@@ -269,8 +285,9 @@ pub async fn answer_consent(
 }
 
 /// Issues a code for `request`, approved by `user` who typed their
-/// password at `auth_time`; returns the code, which is stored only as a
-/// keyed hash.
+/// password at `auth_time`, for the scopes granted (those asked that the
+/// role has, so that a later promotion widens nothing); returns the code,
+/// which is stored only as a keyed hash.
 pub async fn issue_code(
     state: &AppState,
     request: &AuthorizeRequest,
@@ -279,6 +296,7 @@ pub async fn issue_code(
 ) -> Result<String, ApiError> {
     let code = random::base62(43);
     let now = time::now();
+    let scopes = Some(granted_scopes(request, user));
     let record = CodeRecord {
         code_hash: state.flow.code.tag(code.as_bytes()),
         client_id: request.client.id.clone(),
@@ -286,13 +304,13 @@ pub async fn issue_code(
         redirect_uri: request.redirect_uri.clone(),
         code_challenge: request.code_challenge.clone(),
         resource: request.resource.clone(),
-        scopes: request.scopes,
+        scopes,
         auth_time,
         expires_at: now + Duration::seconds(CODE_SECONDS),
     };
     state.store.insert_code(&record).await?;
     let details = json!({
-        "client_id": request.client.id, "scope": request.scopes.map(|s| s.to_string()),
+        "client_id": request.client.id, "scope": scopes.map(|s| s.to_string()),
         "resource": request.resource,
     });
     state
@@ -338,10 +356,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parameters_may_not_repeat() {
+    fn parameters_may_not_repeat_nor_hold_control_characters() {
         let params = parameters("a=1&b=x%20y").unwrap();
         assert_eq!(params["b"], "x y");
+        assert_eq!(query_string(&params), "a=1&b=x+y");
         assert!(parameters("a=1&a=2").is_err());
+        assert!(parameters("client_id=%00").is_err());
+        assert!(parameters("state=a%0D%0ALocation:%20x").is_err());
     }
 
     #[test]

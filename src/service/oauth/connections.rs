@@ -16,6 +16,7 @@ use crate::store::ConnectedApp;
 
 /// The apps `principal` authorised.
 pub async fn list(state: &AppState, principal: &Principal) -> Result<Vec<ConnectedApp>, ApiError> {
+    principal.require_account_access()?;
     Ok(state.store.connected_apps(principal.user.id).await?)
 }
 
@@ -26,6 +27,7 @@ pub async fn disconnect(
     principal: &Principal,
     client_id: &str,
 ) -> Result<(), ApiError> {
+    principal.require_account_access()?;
     let user = &principal.user;
     if !state
         .store

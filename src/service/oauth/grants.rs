@@ -164,10 +164,19 @@ pub async fn exchange_code(
     if record.client_id != client.id {
         return Err(invalid("the code was issued to another client"));
     }
-    if redirect_uri.is_some_and(|r| r != record.redirect_uri) {
-        return Err(invalid(
-            "redirect_uri differs from the authorization request's",
-        ));
+    match redirect_uri {
+        None => {
+            return Err(oauth(
+                OAuthError::InvalidRequest,
+                "redirect_uri is required, as sent in the authorization request",
+            ));
+        }
+        Some(r) if r != record.redirect_uri => {
+            return Err(invalid(
+                "redirect_uri differs from the authorization request's",
+            ));
+        }
+        Some(_) => {}
     }
     if !pkce_holds(verifier, &record.code_challenge) {
         return Err(invalid("code_verifier does not match the code_challenge"));
@@ -198,6 +207,19 @@ pub async fn exchange_code(
         .store
         .insert_refresh_token(&refresh_record(&issued.refresh))
         .await?;
+    // A second presentation of the code that raced this exchange found no
+    // grant to revoke yet, but it blacklisted the family first: look.
+    let raced = state
+        .store
+        .check_access_token(user.id, issued.access.claims.jti, family)
+        .await?
+        .is_none_or(|check| check.revoked);
+    if raced {
+        state.store.revoke_grant(family, time::now()).await?;
+        return Err(invalid(
+            "the code was already used; what it issued is revoked",
+        ));
+    }
     let details = json!({"client_id": client.id, "family": family,
         "scope": grant.scopes.map(|s| s.to_string()), "resource": grant.resource});
     state

@@ -41,11 +41,13 @@ struct GrantRow {
 impl OAuthFlowStore for PostgresStore {
     async fn create_browser_session(&self, session: &BrowserSession) -> StoreResult<()> {
         sqlx::query!(
-            "INSERT INTO browser_sessions (id_hash, user_id, auth_time, last_seen_at, expires_at)
-             VALUES ($1, $2, $3, $3, $4)",
+            "INSERT INTO browser_sessions
+                 (id_hash, user_id, auth_time, token_version, last_seen_at, expires_at)
+             VALUES ($1, $2, $3, $4, $3, $5)",
             session.id_hash,
             session.user_id,
             session.auth_time,
+            session.token_version as i32,
             session.expires_at
         )
         .execute(&self.pool)
@@ -57,15 +59,17 @@ impl OAuthFlowStore for PostgresStore {
         &self,
         id_hash: &str,
         now: DateTime<Utc>,
+        signed_in_after: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<Option<SignedIn>> {
         let found = sqlx::query!(
             "UPDATE browser_sessions SET last_seen_at = $1, expires_at = $2
-             WHERE id_hash = $3 AND ended_at IS NULL AND expires_at > $1
-             RETURNING user_id, auth_time",
+             WHERE id_hash = $3 AND ended_at IS NULL AND expires_at > $1 AND auth_time > $4
+             RETURNING user_id, auth_time, token_version",
             now,
             expires_at,
-            id_hash
+            id_hash,
+            signed_in_after
         )
         .fetch_optional(&self.pool)
         .await?;
@@ -73,10 +77,13 @@ impl OAuthFlowStore for PostgresStore {
             return Ok(None);
         };
         let user = self.user_by_id(found.user_id).await?;
-        Ok(user.filter(|u| u.is_active).map(|user| SignedIn {
-            user,
-            auth_time: found.auth_time,
-        }))
+        let version = i64::from(found.token_version);
+        Ok(user
+            .filter(|u| u.is_active && u.token_version == version)
+            .map(|user| SignedIn {
+                user,
+                auth_time: found.auth_time,
+            }))
     }
 
     async fn end_browser_session(&self, id_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
@@ -240,6 +247,22 @@ impl OAuthFlowStore for PostgresStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn prune_oauth_flow(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let codes = sqlx::query!(
+            "DELETE FROM oauth_codes WHERE expires_at < $1",
+            now - chrono::Duration::days(1)
+        )
+        .execute(&self.pool)
+        .await?;
+        let sessions = sqlx::query!(
+            "DELETE FROM browser_sessions WHERE expires_at < $1 OR ended_at IS NOT NULL",
+            now
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(codes.rows_affected() + sessions.rows_affected())
     }
 
     async fn connected_apps(&self, user_id: Uuid) -> StoreResult<Vec<ConnectedApp>> {

@@ -64,11 +64,13 @@ impl OAuthFlowStore for SqliteStore {
         let auth_time = time::to_text(session.auth_time);
         let expires_at = time::to_text(session.expires_at);
         sqlx::query!(
-            "INSERT INTO browser_sessions (id_hash, user_id, auth_time, last_seen_at, expires_at)
-             VALUES (?1, ?2, ?3, ?3, ?4)",
+            "INSERT INTO browser_sessions
+                 (id_hash, user_id, auth_time, token_version, last_seen_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?3, ?5)",
             session.id_hash,
             user_id,
             auth_time,
+            session.token_version,
             expires_at
         )
         .execute(&mut *self.sqlx_writer().await?)
@@ -80,16 +82,19 @@ impl OAuthFlowStore for SqliteStore {
         &self,
         id_hash: &str,
         now: DateTime<Utc>,
+        signed_in_after: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<Option<SignedIn>> {
         let (now, expires_at) = (time::to_text(now), time::to_text(expires_at));
+        let after = time::to_text(signed_in_after);
         let found = sqlx::query!(
             "UPDATE browser_sessions SET last_seen_at = ?1, expires_at = ?2
-             WHERE id_hash = ?3 AND ended_at IS NULL AND expires_at > ?1
-             RETURNING user_id, auth_time",
+             WHERE id_hash = ?3 AND ended_at IS NULL AND expires_at > ?1 AND auth_time > ?4
+             RETURNING user_id, auth_time, token_version",
             now,
             expires_at,
-            id_hash
+            id_hash,
+            after
         )
         .fetch_optional(&mut *self.sqlx_writer().await?)
         .await?;
@@ -97,13 +102,15 @@ impl OAuthFlowStore for SqliteStore {
             return Ok(None);
         };
         let user = self.user_by_id(parse_uuid(&found.user_id)?).await?;
-        Ok(match user.filter(|u| u.is_active) {
-            Some(user) => Some(SignedIn {
-                user,
-                auth_time: parse_time(&found.auth_time)?,
-            }),
-            None => None,
-        })
+        Ok(
+            match user.filter(|u| u.is_active && u.token_version == found.token_version) {
+                Some(user) => Some(SignedIn {
+                    user,
+                    auth_time: parse_time(&found.auth_time)?,
+                }),
+                None => None,
+            },
+        )
     }
 
     async fn end_browser_session(&self, id_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
@@ -276,6 +283,25 @@ impl OAuthFlowStore for SqliteStore {
         .execute(&mut *self.sqlx_writer().await?)
         .await?;
         Ok(())
+    }
+
+    async fn prune_oauth_flow(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let codes_before = time::to_text(now - chrono::Duration::days(1));
+        let now = time::to_text(now);
+        let mut conn = self.sqlx_writer().await?;
+        let codes = sqlx::query!(
+            "DELETE FROM oauth_codes WHERE expires_at < ?1",
+            codes_before
+        )
+        .execute(&mut *conn)
+        .await?;
+        let sessions = sqlx::query!(
+            "DELETE FROM browser_sessions WHERE expires_at < ?1 OR ended_at IS NOT NULL",
+            now
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(codes.rows_affected() + sessions.rows_affected())
     }
 
     async fn connected_apps(&self, user_id: Uuid) -> StoreResult<Vec<ConnectedApp>> {

@@ -185,6 +185,10 @@ async fn the_transport_refuses_in_json(backend: Backend) {
         server.base
     );
     assert!(challenge.contains(&metadata), "{challenge}");
+    assert!(
+        challenge.contains("scope=\"read:items write:items") && challenge.contains("use:mcp_tools"),
+        "the 401 hints at the scopes to ask for: {challenge}"
+    );
     let (status, doc) = common::api::status_and_json(
         server
             .http

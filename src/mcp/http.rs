@@ -22,7 +22,7 @@ use super::session_store::DbSessionStore;
 use super::{priming, revision, scope_gate};
 use crate::auth::{Principal, authenticate};
 use crate::domain::bounded::MAX_INITIALIZE_PARAMS;
-use crate::domain::{Permission, Session, Surface, time};
+use crate::domain::{Permission, Scopes, Session, Surface, time};
 use crate::error::ApiError;
 use crate::nul_guard::value_has_nul;
 use crate::request::current_request;
@@ -266,11 +266,17 @@ impl McpEndpoint {
     }
 
     /// `WWW-Authenticate` for `err`, pointing at the resource metadata.
+    /// A 401's names the scopes to ask for (SEP-835): every one, since the
+    /// authorization server grants only those the user's role has.
     fn challenge(&self, err: &ApiError) -> String {
         let params = err.bearer_params();
         let sep = if params.is_empty() { "" } else { ", " };
+        let scope = match err {
+            ApiError::InsufficientScope { .. } => String::new(),
+            _ => format!(", scope=\"{}\"", Scopes::all()),
+        };
         format!(
-            "Bearer {params}{sep}resource_metadata=\"{}\"",
+            "Bearer {params}{sep}resource_metadata=\"{}\"{scope}",
             self.resource_metadata()
         )
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make browser-setup`: what the browser tests need. Debian's chromium (as
-# root, when it is missing) and playwright-core, pinned, under
-# target/browser (npx playwright install cannot download browsers here).
+# root, when it is missing), and under target/browser, pinned,
+# playwright-core (npx playwright install cannot download browsers here)
+# and the official MCP TypeScript SDK.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x /usr/bin/chromium ]; then
@@ -15,8 +16,16 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 mkdir -p target/browser
-if [ ! -f target/browser/node_modules/playwright-core/package.json ]; then
-  echo "browser-setup: installing playwright-core into target/browser"
-  npm install --prefix target/browser --no-audit --no-fund --silent playwright-core@1.65.2
-fi
+packages=(playwright-core@1.65.2 @modelcontextprotocol/sdk@1.32.2)
+installed() {
+  node -e 'const [name, version] = process.argv[1].split(/(?<=.)@/);
+    process.exit(require(`./target/browser/node_modules/${name}/package.json`).version === version ? 0 : 1)' "$1" 2>/dev/null
+}
+for package in "${packages[@]}"; do
+  if ! installed "$package"; then
+    echo "browser-setup: installing ${packages[*]} into target/browser"
+    npm install --prefix target/browser --no-audit --no-fund --silent "${packages[@]}"
+    break
+  fi
+done
 echo "browser-setup: $(/usr/bin/chromium --version 2>/dev/null), playwright-core $(node -p 'require("./target/browser/node_modules/playwright-core/package.json").version')"

@@ -14,8 +14,9 @@ cd "$(dirname "$0")/.."
 cargo=${CARGO:-cargo}
 
 skipped=()
-if [ ! -x /usr/bin/chromium ] || [ ! -f target/browser/node_modules/playwright-core/package.json ]; then
-  echo "test: no chromium or playwright-core: the browser tests are skipped; run make browser-setup to run them" >&2
+if [ ! -x /usr/bin/chromium ] || [ ! -f target/browser/node_modules/playwright-core/package.json ] ||
+   [ ! -f target/browser/node_modules/@modelcontextprotocol/sdk/package.json ]; then
+  echo "test: no chromium, playwright-core or MCP SDK: the browser tests are skipped; run make browser-setup to run them" >&2
   skipped+=(browser_)
 fi
 

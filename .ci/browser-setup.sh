@@ -2,7 +2,8 @@
 # `make browser-setup`: what the browser tests need. Debian's chromium (as
 # root, when it is missing), and under target/browser, pinned,
 # playwright-core (npx playwright install cannot download browsers here)
-# and the official MCP TypeScript SDK.
+# and the official MCP TypeScript SDK, and the official Python SDK in a
+# virtualenv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x /usr/bin/chromium ]; then
@@ -28,4 +29,10 @@ for package in "${packages[@]}"; do
     break
   fi
 done
+# The official Python SDK, in a virtualenv of its own.
+if ! target/browser/pyenv/bin/python -c 'import importlib.metadata as m; assert m.version("mcp") == "2.3.0"' 2>/dev/null; then
+  echo "browser-setup: installing the Python SDK (mcp 2.3.0) into target/browser/pyenv"
+  python3 -m venv target/browser/pyenv
+  target/browser/pyenv/bin/pip install --quiet --disable-pip-version-check mcp==2.3.0
+fi
 echo "browser-setup: $(/usr/bin/chromium --version 2>/dev/null), playwright-core $(node -p 'require("./target/browser/node_modules/playwright-core/package.json").version')"

@@ -15,8 +15,9 @@ cargo=${CARGO:-cargo}
 
 skipped=()
 if [ ! -x /usr/bin/chromium ] || [ ! -f target/browser/node_modules/playwright-core/package.json ] ||
-   [ ! -f target/browser/node_modules/@modelcontextprotocol/sdk/package.json ]; then
-  echo "test: no chromium, playwright-core or MCP SDK: the browser tests are skipped; run make browser-setup to run them" >&2
+   [ ! -f target/browser/node_modules/@modelcontextprotocol/sdk/package.json ] ||
+   [ ! -x target/browser/pyenv/bin/python ]; then
+  echo "test: no chromium, playwright-core or MCP SDKs: the browser tests are skipped; run make browser-setup to run them" >&2
   skipped+=(browser_)
 fi
 

@@ -121,7 +121,15 @@ impl Endpoint for McpEndpoint {
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
         let principal = match self.authorize(&req).await {
             Ok(principal) => principal,
-            Err(refused) => return Ok(refused),
+            Err(refused) => {
+                // Read what the client sent first: a connection answered
+                // before its request body was read cannot be kept alive,
+                // and a client that reuses it (every OAuth client does, its
+                // first POST being refused) sees it drop under its next one.
+                let _ =
+                    crate::request::read_body(&mut req, self.state.settings.max_body_bytes).await;
+                return Ok(refused);
+            }
         };
         let message = match read_message(&mut req).await {
             Ok(message) => message,

@@ -9,6 +9,6 @@ const url = await authorizeInBrowser({
   username: env("LOGIN_USERNAME"),
   password: env("LOGIN_PASSWORD"),
   decision: process.env.DECISION,
-  shots: env("SCREENSHOTS"),
+  shots: process.env.SCREENSHOTS,
 });
 console.log(JSON.stringify({ url }));

@@ -11,7 +11,7 @@ use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use common::{Backend, TestDb, TestServer};
 use serde_json::Value;
 
-const MIGRATIONS: [&str; 16] = [
+const MIGRATIONS: [&str; 17] = [
     "V1__accounts",
     "V2__seed_accounts",
     "V3__items",
@@ -28,6 +28,7 @@ const MIGRATIONS: [&str; 16] = [
     "V14__api_key_scopes",
     "V15__oauth_clients",
     "V16__oauth_flow",
+    "V17__audit_oauth_client_index",
 ];
 
 fn stdout(out: &std::process::Output) -> String {
@@ -103,6 +104,7 @@ async fn failed_migration_stops_at_the_last_good_version(backend: Backend) {
             "pending  V14__api_key_scopes",
             "pending  V15__oauth_clients",
             "pending  V16__oauth_flow",
+            "pending  V17__audit_oauth_client_index",
         ]
     );
 }

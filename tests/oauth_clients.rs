@@ -294,8 +294,12 @@ async fn operators_pre_register_and_disable_clients(backend: Backend) {
 
     let auditor = server.auditor_token(&db).await;
     let (_, rows) = server
-        .get_as("/api/v1/audit?kind=admin&limit=10", &auditor)
+        .get_as(
+            &format!("/api/v1/audit?kind=admin&oauth_client_id={id}&limit=10"),
+            &auditor,
+        )
         .await;
+    assert_eq!(rows["entries"].as_array().unwrap().len(), 2, "{rows}");
     let actions: Vec<(&str, &str)> = rows["entries"]
         .as_array()
         .unwrap()

@@ -86,6 +86,15 @@ async fn runtime_filtered_listings_use_their_indexes(backend: Backend) {
         .await
         .unwrap();
     assert!(uses(&plan, "audit_log_action_idx"), "{plan:#?}");
+
+    let plan = store
+        .explain_audit_listing(&AuditFilter {
+            oauth_client_id: Some("cl_someone".into()),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(uses(&plan, "audit_log_oauth_client_idx"), "{plan:#?}");
     store.close().await;
 }
 

@@ -183,6 +183,7 @@ fn parse_filter(
     surface: Option<String>,
     session_id: Option<String>,
     api_key_id: Option<Uuid>,
+    oauth_client_id: Option<String>,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> AuditFilter {
@@ -226,6 +227,7 @@ fn parse_filter(
         ),
         session_id,
         api_key_id,
+        oauth_client_id,
         from,
         to,
     }
@@ -235,6 +237,7 @@ fn parse_filter(
 impl AuditApi {
     /// Audit rows, newest first, filtered by any of `user_id`, `username`,
     /// `kind`, `action`, `outcome`, `surface`, `session_id`, `api_key_id`,
+    /// `oauth_client_id`,
     /// `from` (inclusive) and `to` (exclusive). Pages hold `limit` rows
     /// (1-1000, default 100); pass `next_cursor` as `cursor` for the next
     /// page, which stays correct while rows are being added.
@@ -251,6 +254,7 @@ impl AuditApi {
         surface: Query<Option<String>>,
         session_id: Query<Option<String>>,
         api_key_id: Query<Option<Uuid>>,
+        oauth_client_id: Query<Option<String>>,
         from: Query<Option<DateTime<Utc>>>,
         to: Query<Option<DateTime<Utc>>>,
         cursor: Query<Option<i64>>,
@@ -268,6 +272,7 @@ impl AuditApi {
             surface.0,
             session_id.0,
             api_key_id.0,
+            oauth_client_id.0,
             from.0,
             to.0,
         );
@@ -371,6 +376,7 @@ impl AuditApi {
         surface: Query<Option<String>>,
         session_id: Query<Option<String>>,
         api_key_id: Query<Option<Uuid>>,
+        oauth_client_id: Query<Option<String>>,
         from: Query<Option<DateTime<Utc>>>,
         to: Query<Option<DateTime<Utc>>>,
     ) -> ApiResult<ExportResponse> {
@@ -393,6 +399,7 @@ impl AuditApi {
             surface.0,
             session_id.0,
             api_key_id.0,
+            oauth_client_id.0,
             from.0,
             to.0,
         );

@@ -64,6 +64,10 @@ pub fn filter_details(filter: &AuditFilter) -> serde_json::Value {
         "api_key_id",
         filter.api_key_id.map(|v| v.to_string().into()),
     );
+    put(
+        "oauth_client_id",
+        filter.oauth_client_id.clone().map(Into::into),
+    );
     put("from", filter.from.map(|v| v.to_rfc3339().into()));
     put("to", filter.to.map(|v| v.to_rfc3339().into()));
     serde_json::Value::Object(details)

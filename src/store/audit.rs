@@ -96,6 +96,8 @@ pub struct AuditFilter {
     pub session_id: Option<String>,
     /// Rows made with this API key.
     pub api_key_id: Option<Uuid>,
+    /// Rows about, or made through, this OAuth client.
+    pub oauth_client_id: Option<String>,
     /// Rows at or after this instant.
     pub from: Option<DateTime<Utc>>,
     /// Rows before this instant.

@@ -109,6 +109,9 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, f: &AuditFilter) {
     if let Some(v) = f.api_key_id {
         qb.push(" AND api_key_id = ").push_bind(v);
     }
+    if let Some(v) = &f.oauth_client_id {
+        qb.push(" AND oauth_client_id = ").push_bind(v.clone());
+    }
     if let Some(v) = f.from {
         qb.push(" AND occurred_at >= ").push_bind(v);
     }

@@ -113,6 +113,9 @@ fn push_filters(qb: &mut QueryBuilder<Sqlite>, f: &AuditFilter) {
         qb.push(" AND api_key_id = ")
             .push_bind(v.hyphenated().to_string());
     }
+    if let Some(v) = &f.oauth_client_id {
+        qb.push(" AND oauth_client_id = ").push_bind(v.clone());
+    }
     if let Some(v) = f.from {
         qb.push(" AND occurred_at >= ").push_bind(time::to_text(v));
     }

@@ -199,23 +199,44 @@ fn authorize_url(server: &TestServer, client_id: &str, extra: &[(&str, &str)]) -
     url.into()
 }
 
+/// Posts the login form of `page` as `username`.
+async fn log_in_as(
+    server: &TestServer,
+    browser: &mut Browser,
+    page: &Got,
+    username: &str,
+    password: &str,
+) -> Got {
+    let form = [
+        ("csrf", hidden(&page.body, "csrf")),
+        ("request", hidden(&page.body, "request")),
+        ("username", username.to_owned()),
+        ("password", password.to_owned()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    browser.post(&server.url("/oauth/login"), &form).await
+}
+
+/// Answers the consent page `page` with `decision` (`approve` or `deny`).
+async fn answer(server: &TestServer, browser: &mut Browser, page: &Got, decision: &str) -> Got {
+    let (csrf, request) = (hidden(&page.body, "csrf"), hidden(&page.body, "request"));
+    browser
+        .post(
+            &server.url("/oauth/consent"),
+            &[
+                ("csrf", &csrf),
+                ("request", &request),
+                ("decision", decision),
+            ],
+        )
+        .await
+}
+
 /// Signs `browser` in as the seeded ai_agent from the login page of `authorize`.
 async fn sign_in(server: &TestServer, browser: &mut Browser, authorize: &str) -> Got {
     let login = browser.get(authorize).await;
     assert_eq!(login.status, 200, "{}", login.body);
-    let csrf = hidden(&login.body, "csrf");
-    let request = hidden(&login.body, "request");
-    let signed = browser
-        .post(
-            &server.url("/oauth/login"),
-            &[
-                ("csrf", &csrf),
-                ("request", &request),
-                ("username", "ai_agent"),
-                ("password", "ai123"),
-            ],
-        )
-        .await;
+    let signed = log_in_as(server, browser, &login, "ai_agent", "ai123").await;
     assert_eq!(signed.status, 303, "{}", signed.body);
     browser
         .get(&server.url(signed.location.as_deref().unwrap()))
@@ -319,19 +340,8 @@ async fn a_user_signs_in_consents_and_the_client_gets_tokens_for_mcp(backend: Ba
     );
 
     // A wrong password shows the form again, with the reason.
-    let csrf = hidden(&login.body, "csrf");
     let request = hidden(&login.body, "request");
-    let wrong = browser
-        .post(
-            &server.url("/oauth/login"),
-            &[
-                ("csrf", &csrf),
-                ("request", &request),
-                ("username", "ai_agent"),
-                ("password", "nope-nope"),
-            ],
-        )
-        .await;
+    let wrong = log_in_as(&server, &mut browser, &login, "ai_agent", "nope-nope").await;
     assert_eq!(wrong.status, 401);
     assert!(
         wrong.body.contains("incorrect username or password"),
@@ -362,16 +372,7 @@ async fn a_user_signs_in_consents_and_the_client_gets_tokens_for_mcp(backend: Ba
         consent.body.contains("127.0.0.1"),
         "names where it goes back to"
     );
-    let approved = browser
-        .post(
-            &server.url("/oauth/consent"),
-            &[
-                ("csrf", &hidden(&consent.body, "csrf")),
-                ("request", &hidden(&consent.body, "request")),
-                ("decision", "approve"),
-            ],
-        )
-        .await;
+    let approved = answer(&server, &mut browser, &consent, "approve").await;
     assert_eq!(approved.status, 303);
     let code = code_of(&server, &approved);
 
@@ -481,16 +482,7 @@ async fn a_denial_and_a_bad_request_go_back_to_the_client_as_errors(backend: Bac
         &authorize_url(&server, &client_id, &[]),
     )
     .await;
-    let denied = browser
-        .post(
-            &server.url("/oauth/consent"),
-            &[
-                ("csrf", &hidden(&consent.body, "csrf")),
-                ("request", &hidden(&consent.body, "request")),
-                ("decision", "deny"),
-            ],
-        )
-        .await;
+    let denied = answer(&server, &mut browser, &consent, "deny").await;
     assert_eq!(denied.status, 303);
     let query = query_of(denied.location.as_deref().unwrap());
     assert_eq!(query["error"], "access_denied");
@@ -707,16 +699,7 @@ async fn tokens_for(server: &TestServer, browser: &mut Browser, client_id: &str)
         got = sign_in(server, browser, &authorize).await;
     }
     if got.status == 200 {
-        got = browser
-            .post(
-                &server.url("/oauth/consent"),
-                &[
-                    ("csrf", &hidden(&got.body, "csrf")),
-                    ("request", &hidden(&got.body, "request")),
-                    ("decision", "approve"),
-                ],
-            )
-            .await;
+        got = answer(server, browser, &got, "approve").await;
     }
     let (status, tokens) = exchange(server, client_id, &code_of(server, &got)).await;
     assert_eq!(status, 200, "{tokens}");
@@ -865,16 +848,7 @@ async fn grants_hold_only_what_the_role_had_and_sessions_end_with_the_password(b
         "{}",
         consent.body
     );
-    let approved = browser
-        .post(
-            &server.url("/oauth/consent"),
-            &[
-                ("csrf", &hidden(&consent.body, "csrf")),
-                ("request", &hidden(&consent.body, "request")),
-                ("decision", "approve"),
-            ],
-        )
-        .await;
+    let approved = answer(&server, &mut browser, &consent, "approve").await;
     let code = code_of(&server, &approved);
     let (status, tokens) = exchange(&server, &client_id, &code).await;
     assert_eq!(status, 200, "{tokens}");
@@ -963,17 +937,14 @@ async fn grants_hold_only_what_the_role_had_and_sessions_end_with_the_password(b
     drop(auditor);
     let mut other = Browser::new();
     let login = other.get(&authorize_url(&server, &client_id, &[])).await;
-    let got = other
-        .post(
-            &server.url("/oauth/login"),
-            &[
-                ("csrf", &hidden(&login.body, "csrf")),
-                ("request", &hidden(&login.body, "request")),
-                ("username", "inspector"),
-                ("password", "password-inspector"),
-            ],
-        )
-        .await;
+    let got = log_in_as(
+        &server,
+        &mut other,
+        &login,
+        "inspector",
+        "password-inspector",
+    )
+    .await;
     let page = other
         .get(&server.url(got.location.as_deref().unwrap()))
         .await;

@@ -15,7 +15,7 @@ use super::json_body::JsonBody;
 use super::security::Auth;
 use crate::audit::Actor;
 use crate::auth::client_addr::client_addr;
-use crate::domain::{ApiKey, Permission, Scopes, time};
+use crate::domain::{ApiKey, Permission, time};
 use crate::error::ApiResult;
 use crate::service::api_keys::{self, Lifetime, MintedKey, ScopeRequest};
 use crate::state::AppState;
@@ -46,11 +46,6 @@ struct ApiKeyOut {
     scopes: Option<Vec<Permission>>,
 }
 
-/// A key's scopes as JSON lists them.
-fn listed(scopes: Option<Scopes>) -> Option<Vec<Permission>> {
-    scopes.map(|s| s.iter().collect())
-}
-
 impl From<&ApiKey> for ApiKeyOut {
     fn from(key: &ApiKey) -> Self {
         Self {
@@ -61,7 +56,7 @@ impl From<&ApiKey> for ApiKeyOut {
             last_used_at: key.last_used_at,
             expires_at: key.expires_at,
             revoked_at: key.revoked_at,
-            scopes: listed(key.scopes),
+            scopes: super::listed(key.scopes),
         }
     }
 }
@@ -132,7 +127,7 @@ impl From<MintedKey> for CreatedKey {
             api_key: minted.secret,
             created_at: minted.key.created_at,
             expires_at: minted.key.expires_at,
-            scopes: listed(minted.key.scopes),
+            scopes: super::listed(minted.key.scopes),
         }
     }
 }

@@ -21,6 +21,11 @@ use poem_openapi::{Object, OpenApiService, Tags};
 
 use crate::state::AppState;
 
+/// A credential's scopes as JSON lists them; `None` (the whole role) stays null.
+fn listed(scopes: Option<crate::domain::Scopes>) -> Option<Vec<crate::domain::Permission>> {
+    scopes.map(|s| s.iter().collect())
+}
+
 /// A plain confirmation.
 #[derive(Debug, Object)]
 pub struct Message {

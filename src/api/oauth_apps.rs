@@ -10,15 +10,11 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
 use super::security::Auth;
-use crate::domain::{OAuthClient, Permission, Scopes};
+use crate::domain::{OAuthClient, Permission};
 use crate::error::ApiResult;
 use crate::service::oauth::connections;
 use crate::state::AppState;
 use crate::store::ConnectedApp;
-
-fn listed(scopes: Option<Scopes>) -> Option<Vec<Permission>> {
-    scopes.map(|s| s.iter().collect())
-}
 
 /// An app you authorised.
 #[derive(Debug, Object)]
@@ -39,7 +35,7 @@ impl From<ConnectedApp> for ConnectedAppOut {
         Self {
             client_id: app.client_id,
             name: app.name,
-            scopes: listed(app.scopes),
+            scopes: super::listed(app.scopes),
             granted_at: app.granted_at,
         }
     }
@@ -73,7 +69,7 @@ impl From<OAuthClient> for OAuthClientOut {
         Self {
             confidential: c.secret_hash.is_some(),
             source: c.source.as_str().to_owned(),
-            scopes: listed(c.scopes),
+            scopes: super::listed(c.scopes),
             client_id: c.id,
             name: c.name,
             redirect_uris: c.redirect_uris,

@@ -53,15 +53,3 @@ pub struct OAuthClient {
     /// When an admin disabled it, if one did: its tokens stop working.
     pub disabled_at: Option<DateTime<Utc>>,
 }
-
-impl OAuthClient {
-    /// `client_secret_basic` for a confidential client, `none` for a
-    /// public one (RFC 7591 `token_endpoint_auth_method`).
-    pub fn auth_method(&self) -> &'static str {
-        if self.secret_hash.is_some() {
-            "client_secret_basic"
-        } else {
-            "none"
-        }
-    }
-}

@@ -20,6 +20,8 @@ pub mod config;
 pub mod domain;
 /// The one API error type: every failure status and JSON body.
 pub mod error;
+/// Outbound HTTP: bounded fetches of documents clients name by URL.
+pub mod fetch;
 /// Periodic housekeeping: pruning expired revocations.
 pub mod maintenance;
 /// The `/mcp` door: the Streamable HTTP transport and the MCP handler over

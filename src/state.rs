@@ -25,6 +25,8 @@ pub struct AppState {
     pub passwords: Passwords,
     /// Failed-login limits.
     pub login_throttle: LoginThrottle,
+    /// Client metadata documents: the fetcher and its freshness.
+    pub client_documents: crate::service::oauth::documents::ClientDocuments,
     /// Request and tool-call metrics.
     pub metrics: crate::metrics::Metrics,
 }

@@ -11,7 +11,7 @@ use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use common::{Backend, TestDb, TestServer};
 use serde_json::Value;
 
-const MIGRATIONS: [&str; 17] = [
+const MIGRATIONS: [&str; 18] = [
     "V1__accounts",
     "V2__seed_accounts",
     "V3__items",
@@ -29,6 +29,7 @@ const MIGRATIONS: [&str; 17] = [
     "V15__oauth_clients",
     "V16__oauth_flow",
     "V17__audit_oauth_client_index",
+    "V18__client_documents",
 ];
 
 fn stdout(out: &std::process::Output) -> String {
@@ -105,6 +106,7 @@ async fn failed_migration_stops_at_the_last_good_version(backend: Backend) {
             "pending  V15__oauth_clients",
             "pending  V16__oauth_flow",
             "pending  V17__audit_oauth_client_index",
+            "pending  V18__client_documents",
         ]
     );
 }

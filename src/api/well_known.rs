@@ -58,8 +58,8 @@ struct AuthorizationServer {
     token_endpoint_auth_methods_supported: Vec<String>,
     /// The scope vocabulary.
     scopes_supported: Vec<String>,
-    /// Whether a `client_id` may be the URL of a Client ID Metadata
-    /// Document: not yet, so clients register (RFC 7591) instead.
+    /// Whether a `client_id` may be the https URL of a Client ID Metadata
+    /// Document (`AIAPI_OAUTH_CLIENT_DOCUMENTS`).
     client_id_metadata_document_supported: bool,
     /// Authorization responses carry `iss` (RFC 9207).
     authorization_response_iss_parameter_supported: bool,
@@ -132,7 +132,7 @@ impl WellKnownApi {
                 .iter()
                 .map(|p| p.as_str().to_owned())
                 .collect(),
-            client_id_metadata_document_supported: false,
+            client_id_metadata_document_supported: self.state.client_documents.enabled(),
             authorization_response_iss_parameter_supported: true,
             service_documentation: format!("{base}/docs"),
         })

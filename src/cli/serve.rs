@@ -1,5 +1,6 @@
 //! `aiapi serve`: migrate, then serve until SIGINT/SIGTERM.
 
+use crate::service::oauth::documents::ClientDocuments;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -83,8 +84,11 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
              the audit log"
         );
     }
+    let client_documents = ClientDocuments::new(&settings)
+        .map_err(|e| CliError::Other(format!("client metadata documents: {e}")))?;
     let state = Arc::new(AppState {
         api_keys: common.api_keys,
+        client_documents,
         jwt: JwtKeys::new(
             &secret,
             &settings.jwt_previous_secrets,

@@ -56,6 +56,12 @@ Environment variables (flags win over them):
   AIAPI_OAUTH_REGISTRATIONS_PER_ADDR
                                 OAuth client registrations per address per hour
                                 [default: 10]
+  AIAPI_OAUTH_CLIENT_DOCUMENTS  on | off: accept a client_id that is the https URL
+                                of a client metadata document [default: on]
+  AIAPI_OAUTH_DOCUMENT_PRIVATE_ADDRS
+                                refuse | allow fetching those documents from
+                                private addresses (loopback is allowed in
+                                development) [default: refuse]
   AIAPI_API_KEY_DAYS            lifetime of a key made without one [default: 90]
   AIAPI_API_KEY_NEVER_EXPIRE    allow | refuse keys that never expire [default: refuse]
   AIAPI_METRICS                 1: serve /metrics to anyone; otherwise it needs

@@ -1,5 +1,7 @@
-//! The OAuth authorization server's client registration
-//! (`AIAPI_OAUTH_REGISTRATION`, `AIAPI_OAUTH_REGISTRATIONS_PER_ADDR`).
+//! How the OAuth authorization server learns of clients: registration
+//! (`AIAPI_OAUTH_REGISTRATION`, `AIAPI_OAUTH_REGISTRATIONS_PER_ADDR`) and
+//! client metadata documents (`AIAPI_OAUTH_CLIENT_DOCUMENTS`,
+//! `AIAPI_OAUTH_DOCUMENT_PRIVATE_ADDRS`).
 
 use super::vars::{ConfigError, Vars, choice_var, positive_var};
 
@@ -21,6 +23,12 @@ pub struct OAuthPolicy {
     pub registration: ClientRegistration,
     /// Client registrations one address may make an hour.
     pub registrations_per_addr: i64,
+    /// Whether a `client_id` may be the https URL of a Client ID Metadata
+    /// Document, which the server fetches.
+    pub client_documents: bool,
+    /// Whether those documents may be fetched from private addresses
+    /// (an internal network's), not only public ones.
+    pub document_private_addrs: bool,
 }
 
 impl OAuthPolicy {
@@ -42,6 +50,18 @@ impl OAuthPolicy {
                 "AIAPI_OAUTH_REGISTRATIONS_PER_ADDR",
                 10,
                 "a whole number",
+            )?,
+            client_documents: choice_var(
+                vars,
+                "AIAPI_OAUTH_CLIENT_DOCUMENTS",
+                true,
+                &[("on", true), ("off", false)],
+            )?,
+            document_private_addrs: choice_var(
+                vars,
+                "AIAPI_OAUTH_DOCUMENT_PRIVATE_ADDRS",
+                false,
+                &[("refuse", false), ("allow", true)],
             )?,
         })
     }

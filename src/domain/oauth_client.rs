@@ -11,6 +11,8 @@ pub enum ClientSource {
     Registered,
     /// `aiapi oauth-clients create`.
     Cli,
+    /// A Client ID Metadata Document: the `client_id` is its URL.
+    Document,
 }
 
 impl ClientSource {
@@ -19,14 +21,19 @@ impl ClientSource {
         match self {
             ClientSource::Registered => "registered",
             ClientSource::Cli => "cli",
+            ClientSource::Document => "document",
         }
     }
 
     /// The source stored as `text`, if it is one.
     pub fn parse(text: &str) -> Option<Self> {
-        [ClientSource::Registered, ClientSource::Cli]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+        [
+            ClientSource::Registered,
+            ClientSource::Cli,
+            ClientSource::Document,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
     }
 }
 

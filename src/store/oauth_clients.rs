@@ -13,6 +13,11 @@ pub trait OAuthClientStore {
     /// Stores a new client.
     async fn create_oauth_client(&self, client: &OAuthClient) -> StoreResult<()>;
 
+    /// Stores what a client metadata document says (a client of source
+    /// `document`), keeping when it was first seen and whether it was
+    /// disabled; the stored client is returned.
+    async fn save_document_client(&self, client: &OAuthClient) -> StoreResult<OAuthClient>;
+
     /// The client with this `client_id`, disabled or not.
     async fn oauth_client(&self, id: &str) -> StoreResult<Option<OAuthClient>>;
 

@@ -15,7 +15,7 @@ use super::csrf;
 use super::page::{cookie, cookie_name, html, redirect, set_cookie};
 use super::templates::{Consent, Login, Message, ScopeLine};
 use crate::auth::client_addr::client_addr;
-use crate::domain::{Permission, User};
+use crate::domain::{ClientSource, OAuthClient, Permission, User};
 use crate::error::ApiError;
 use crate::request::read_body;
 use crate::service::oauth::authorization::{
@@ -183,6 +183,7 @@ impl FlowPages {
             client_name: &request.client.name,
             username: &user.username,
             redirect_host: &redirect_host,
+            identity: identity(&request.client),
             scopes: granted.iter().map(line).collect(),
             withheld,
             csrf: csrf_token,
@@ -400,5 +401,24 @@ impl Endpoint for FlowPages {
                 error_page(status, &e.public_message(id))
             }
         })
+    }
+}
+
+/// Who vouches for `client`'s name, for the consent page: a person needs
+/// to know that a self-registered name is only a claim, and which host
+/// publishes a metadata document.
+fn identity(client: &OAuthClient) -> String {
+    match client.source {
+        ClientSource::Document => {
+            let host = url::Url::parse(&client.id)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default();
+            format!("This app is described by its publisher at {host}.")
+        }
+        ClientSource::Registered => {
+            "This app registered itself with this server: its name is its own claim.".into()
+        }
+        ClientSource::Cli => "An administrator of this server registered this app.".into(),
     }
 }

@@ -37,6 +37,8 @@ pub struct Consent<'a> {
     pub username: &'a str,
     /// The host the answer goes to.
     pub redirect_host: &'a str,
+    /// Who vouches for the app's name, in words.
+    pub identity: String,
     /// What the app will be able to do.
     pub scopes: Vec<ScopeLine>,
     /// What it asked for beyond the user's role.

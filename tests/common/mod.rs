@@ -12,7 +12,9 @@
 
 pub mod api;
 pub mod db;
+pub mod document_server;
 pub mod jwt;
+pub mod oauth;
 pub mod private_pg;
 mod server;
 

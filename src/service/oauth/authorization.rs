@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
+use super::documents::{self, LookupError};
 use crate::audit::{Actor, Event};
 use crate::auth::random;
 use crate::domain::redirect_uri;
@@ -97,11 +98,14 @@ pub async fn read_request(
     let param = |name: &str| params.get(name).map(String::as_str);
     let client_id = param("client_id")
         .ok_or_else(|| Refusal::Page("the request names no client (client_id)".into()))?;
-    let client = state
-        .store
-        .oauth_client(client_id)
+    let client = documents::find_client(state, client_id)
         .await
-        .map_err(|_| Refusal::Unavailable)?
+        .map_err(|e| match e {
+            LookupError::Document(why) => {
+                Refusal::Page(format!("this app cannot be identified: {why}"))
+            }
+            LookupError::Store(_) => Refusal::Unavailable,
+        })?
         .filter(|c| c.disabled_at.is_none())
         .ok_or_else(|| {
             Refusal::Page("this app is not registered with this server, or it was disabled".into())

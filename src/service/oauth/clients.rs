@@ -179,9 +179,17 @@ pub fn from_metadata(metadata: &Value) -> Result<ClientRequest, ApiError> {
     })
 }
 
-/// Checks `request` and makes the client it describes, with a new id and,
-/// for a confidential client, a new secret.
-fn plan(request: ClientRequest, source: ClientSource) -> Result<RegisteredClient, ApiError> {
+/// What a client request says, checked: however a client comes to be
+/// known, these are the rules its name, URIs and scopes keep.
+pub(super) struct Checked {
+    /// The name the consent page shows.
+    pub name: String,
+    /// The redirect URIs, each checked.
+    pub redirect_uris: Vec<String>,
+}
+
+/// Checks what `request` says of the client.
+pub(super) fn check(request: &ClientRequest) -> Result<Checked, ApiError> {
     if request.redirect_uris.is_empty() {
         return Err(redirect_error("redirect_uris must name at least one URI"));
     }
@@ -217,6 +225,19 @@ fn plan(request: ClientRequest, source: ClientSource) -> Result<RegisteredClient
     if request.scopes.is_some_and(Scopes::is_empty) {
         return Err(metadata_error("scope names no scope; leave it out for any"));
     }
+    Ok(Checked {
+        name,
+        redirect_uris,
+    })
+}
+
+/// Checks `request` and makes the client it describes, with a new id and,
+/// for a confidential client, a new secret.
+fn plan(request: ClientRequest, source: ClientSource) -> Result<RegisteredClient, ApiError> {
+    let Checked {
+        name,
+        redirect_uris,
+    } = check(&request)?;
     let secret = (request.auth != TokenAuth::None).then(|| format!("cs_{}", random::base62(40)));
     let client = OAuthClient {
         id: format!("cl_{}", random::base62(24)),

@@ -7,4 +7,5 @@ pub mod authorization;
 pub mod browser;
 pub mod clients;
 pub mod connections;
+pub mod documents;
 pub mod grants;

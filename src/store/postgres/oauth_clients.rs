@@ -58,6 +58,31 @@ impl OAuthClientStore for PostgresStore {
         Ok(())
     }
 
+    async fn save_document_client(&self, client: &OAuthClient) -> StoreResult<OAuthClient> {
+        sqlx::query_as!(
+            ClientRow,
+            "INSERT INTO oauth_clients
+                 (id, name, redirect_uris, source, client_uri, scopes, created_at)
+             VALUES ($1, $2, $3, 'document', $4, $5, $6)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                 redirect_uris = excluded.redirect_uris, client_uri = excluded.client_uri,
+                 scopes = excluded.scopes
+             WHERE oauth_clients.source = 'document'
+             RETURNING id, name, redirect_uris, secret_hash, source, client_uri, scopes,
+                       created_at, disabled_at",
+            client.id,
+            client.name,
+            stored_redirect_uris(client),
+            client.client_uri,
+            client.scopes.map(|s| s.to_string()),
+            client.created_at
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+    }
+
     async fn oauth_client(&self, id: &str) -> StoreResult<Option<OAuthClient>> {
         sqlx::query_as!(
             ClientRow,

@@ -39,6 +39,25 @@ async fn refuse_username_case_clashes(conn: &mut SqliteConnection) -> StoreResul
              of each (PUT /auth/me as that user, or UPDATE users) and run the migration \
              again: {clashes}"
         ))),
-        None => Ok(()),
+        _ => Ok(()),
+    }
+}
+
+/// Fails when a row refers to one that is not there: a migration that
+/// rebuilt a table with foreign keys off must not leave a dangling
+/// reference. (SQLite reports the pragma's columns untyped, so the message
+/// points at the pragma rather than naming the table.)
+pub async fn broken_references(conn: &mut SqliteConnection) -> StoreResult<()> {
+    let broken =
+        sqlx::query_scalar!(r#"SELECT count(*) AS "broken!: i64" FROM pragma_foreign_key_check"#)
+            .fetch_one(&mut *conn)
+            .await?;
+    match broken {
+        1.. => Err(StoreError::Other(
+            "a migration left rows referring to rows that are not there; \
+             PRAGMA foreign_key_check lists them"
+                .into(),
+        )),
+        _ => Ok(()),
     }
 }

@@ -294,9 +294,24 @@ impl Store for SqliteStore {
             .status(migrate::sqlite_runner())
             .await?;
         migration_checks::before_applying(&mut conn, &known).await?;
-        SqliteMigrator(&mut conn)
+        // SQLite changes a CHECK only by rebuilding the table, and dropping
+        // a table others refer to would, with foreign keys on, delete the
+        // rows that refer to it. Its documented procedure: keys off (only
+        // possible outside the migration's transaction), rebuild, check
+        // that every reference still holds, keys on.
+        sqlx::query!("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await?;
+        let applied = SqliteMigrator(&mut conn)
             .apply(migrate::sqlite_runner)
-            .await
+            .await;
+        let broken = migration_checks::broken_references(&mut conn).await;
+        sqlx::query!("PRAGMA foreign_keys = ON")
+            .execute(&mut *conn)
+            .await?;
+        let applied = applied?;
+        broken?;
+        Ok(applied)
     }
 
     async fn migration_status(&self) -> StoreResult<Vec<MigrationStatus>> {

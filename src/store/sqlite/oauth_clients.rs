@@ -64,6 +64,35 @@ impl OAuthClientStore for SqliteStore {
         Ok(())
     }
 
+    async fn save_document_client(&self, client: &OAuthClient) -> StoreResult<OAuthClient> {
+        let redirect_uris = stored_redirect_uris(client);
+        let scopes = client.scopes.map(|s| s.to_string());
+        let created_at = time::to_text(client.created_at);
+        let mut conn = self.sqlx_writer().await?;
+        sqlx::query_as!(
+            ClientRow,
+            "INSERT INTO oauth_clients
+                 (id, name, redirect_uris, source, client_uri, scopes, created_at)
+             VALUES (?1, ?2, ?3, 'document', ?4, ?5, ?6)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                 redirect_uris = excluded.redirect_uris, client_uri = excluded.client_uri,
+                 scopes = excluded.scopes
+             WHERE oauth_clients.source = 'document'
+             RETURNING id, name, redirect_uris, secret_hash, source, client_uri, scopes,
+                       created_at, disabled_at",
+            client.id,
+            client.name,
+            redirect_uris,
+            client.client_uri,
+            scopes,
+            created_at
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_into()
+    }
+
     async fn oauth_client(&self, id: &str) -> StoreResult<Option<OAuthClient>> {
         sqlx::query_as!(
             ClientRow,

@@ -1,15 +1,19 @@
 """The official Python SDK's client (`mcp`, its OAuthClientProvider)
 connects to /mcp through the OAuth flow as an app would: discovery from
-the 401, dynamic registration, PKCE, the person's part in a real browser
+the 401, dynamic registration (or, given DOCUMENT_CERT and DOCUMENT_KEY, a
+client metadata document it serves over https itself), PKCE, the person's part in a real browser
 (oauth_pages.mjs), the code exchange, tools/list and tools/call, a refresh
 when its access token has expired, and refusal once the grant is revoked.
 Prints what happened as JSON. Run by tests/oauth_sdk.rs."""
 
 import asyncio
+import http.server
 import json
 import os
+import ssl
 import subprocess
 import sys
+import threading
 import urllib.parse
 import urllib.request
 
@@ -27,6 +31,44 @@ from mcp.shared.auth import (
 MCP_URL = os.environ["MCP_URL"]
 REDIRECT = os.environ["REDIRECT_URL"]
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def serve_document(cert: str, key: str) -> str:
+    """Serves this client's metadata document over https; returns its URL."""
+    url = ""
+
+    class Document(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps(
+                {
+                    "client_id": url,
+                    "client_name": "Python SDK test (document)",
+                    "redirect_uris": [REDIRECT],
+                    "grant_types": ["authorization_code", "refresh_token"],
+                    "response_types": ["code"],
+                    "token_endpoint_auth_method": "none",
+                }
+            ).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("cache-control", "max-age=60")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Document)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    url = f"https://localhost:{server.server_address[1]}/oauth/client.json"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return url
+
+
+DOCUMENT_URL = serve_document(os.environ["DOCUMENT_CERT"], os.environ["DOCUMENT_KEY"]) if "DOCUMENT_CERT" in os.environ else None
 
 
 class Memory:
@@ -84,6 +126,7 @@ def make_provider() -> OAuthClientProvider:
         storage=storage,
         redirect_handler=redirect_handler,
         callback_handler=callback_handler,
+        client_metadata_url=DOCUMENT_URL,
     )
 
 
@@ -129,6 +172,7 @@ async def main() -> None:
         json.dumps(
             {
                 "authorizeUrl": authorizations[0],
+                "clientId": storage.client.client_id,
                 "tools": tools,
                 "calledIsError": call_failed,
                 "afterRefresh": len(after_refresh),

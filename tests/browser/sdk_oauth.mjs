@@ -1,9 +1,12 @@
 // The official TypeScript SDK's client connects to /mcp through the OAuth
-// flow as an app would: discovery from the 401, dynamic registration,
-// PKCE, the person's part in a real browser (flow.mjs), the code
+// flow as an app would: discovery from the 401, dynamic registration (or,
+// given DOCUMENT_CERT and DOCUMENT_KEY, a client metadata document it
+// serves over https itself), PKCE, the person's part in a real browser (flow.mjs), the code
 // exchange, tools/list and tools/call, a refresh when its access token is
 // refused, and refusal once the grant is revoked. Prints what happened as
 // JSON. Run by tests/oauth_sdk.rs.
+import { readFileSync } from "node:fs";
+import { createServer } from "node:https";
 import { authorizeInBrowser, env, requireInstalled } from "./flow.mjs";
 
 const { Client } = requireInstalled("@modelcontextprotocol/sdk/client/index.js");
@@ -13,12 +16,34 @@ const { UnauthorizedError } = requireInstalled("@modelcontextprotocol/sdk/client
 const mcpUrl = new URL(env("MCP_URL"));
 const redirect = env("REDIRECT_URL");
 
+/** Serves this client's metadata document over https; resolves to its URL. */
+const serveDocument = (cert, key) => new Promise((resolve) => {
+  const server = createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
+    res.writeHead(200, { "content-type": "application/json", "cache-control": "max-age=60" });
+    res.end(JSON.stringify({
+      client_id: documentUrl, client_name: "TypeScript SDK test (document)", redirect_uris: [redirect],
+      grant_types: ["authorization_code", "refresh_token"], response_types: ["code"],
+      token_endpoint_auth_method: "none",
+    }));
+  });
+  let documentUrl;
+  server.listen(0, "127.0.0.1", () => {
+    documentUrl = `https://localhost:${server.address().port}/oauth/client.json`;
+    resolve(documentUrl);
+  });
+  server.unref();
+});
+const documentUrl = process.env.DOCUMENT_CERT
+  ? await serveDocument(process.env.DOCUMENT_CERT, env("DOCUMENT_KEY"))
+  : undefined;
+
 /** Keeps what the SDK asks it to keep, in memory. */
 class Provider {
   constructor() {
     this.authorizations = [];
   }
   get redirectUrl() { return redirect; }
+  get clientMetadataUrl() { return documentUrl; }
   get clientMetadata() {
     return {
       client_name: "TypeScript SDK test", redirect_uris: [redirect],

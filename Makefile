@@ -58,7 +58,7 @@ readme-check:
 	python3 -m doctest .ci/readme_check.py
 	python3 .ci/readme_check.py
 
-## The official MCP conformance suite against /mcp (needs npm; installs Node 22 locally).
+## The official MCP conformance suite against /mcp and the authorization server (needs npm; installs Node 22 locally).
 conformance:
 	.ci/conformance.sh
 
